@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "agent.h"
+#include "macro.h"
+
+/* Sandbox-wide storage: the host's virtio-fs shares, mounted under /run/hako/. */
+
+static int mkdir_p(const char *path)
+{
+        char buf[256];
+        size_t n = strlen(path);
+
+        if (n >= sizeof(buf))
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        for (char *s = buf + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+static bool valid_mount_point(const char *p)
+{
+        return strncmp(p, "/run/hako/", 10) == 0 && p[10] && strlen(p) < 200 && !strstr(p, "/..") &&
+               !strstr(p, "//") &&
+               strncmp(p, HAKO_GUEST_CONTAINERS_DIR "/", strlen(HAKO_GUEST_CONTAINERS_DIR) + 1) != 0 &&
+               strcmp(p, HAKO_GUEST_CONTAINERS_DIR) != 0;
+}
+
+int agent_sandbox_mount_storage(const char *driver, const char *source, const char *mount_point,
+                                char **options, size_t n_options)
+{
+        unsigned long flags = MS_NODEV;
+        int r;
+
+        if (strcmp(driver, "virtiofs") != 0)
+                return -EPROTONOSUPPORT;
+        if (!source || !*source || strlen(source) > 36 || !valid_mount_point(mount_point))
+                return -EINVAL;
+        for (size_t i = 0; i < n_options; i++) {
+                if (strcmp(options[i], "ro") == 0)
+                        flags |= MS_RDONLY;
+                else if (strcmp(options[i], "rw") == 0)
+                        flags &= ~(unsigned long)MS_RDONLY;
+                else if (strcmp(options[i], "nosuid") == 0)
+                        flags |= MS_NOSUID;
+                else if (strcmp(options[i], "noexec") == 0)
+                        flags |= MS_NOEXEC;
+                else
+                        return -EINVAL;
+        }
+        r = mkdir_p(mount_point);
+        if (r < 0)
+                return r;
+        if (mount(source, mount_point, "virtiofs", flags, NULL) < 0)
+                return negative_errno();
+        return 0;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what hako needs to build, run and test, from Debian's repositories only.
+set -euo pipefail
+pkgs=(
+  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
+  protobuf-c-compiler libprotobuf-c-dev libjansson-dev
+  qemu-system-x86 qemu-utils crun busybox-static cpio
+  linux-source-6.1 bc bison flex libelf-dev xz-utils python3 util-linux procps
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "deps: all installed"

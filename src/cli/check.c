@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent-protocol.h"
+#include "assets.h"
+#include "commands.h"
+#include "hv.h"
+#include "macro.h"
+#include "virtiofsd.h"
+
+static void size_of(const char *path, char *buf, size_t len)
+{
+        struct stat st;
+
+        if (stat(path, &st) == 0)
+                snprintf(buf, len, "%.1f MB", (double)st.st_size / 1e6);
+        else
+                snprintf(buf, len, "?");
+}
+
+int cmd_check(int argc, char **argv, const struct global_options *g)
+{
+        _cleanup_free_ char *kernel = NULL, *initrd = NULL, *err = NULL;
+        const struct hv_ops *ops = hv_find(NULL);
+        struct hv_caps caps;
+        bool ok = true;
+        char sz[32];
+        (void)argc;
+        (void)argv;
+
+        printf("hako %s (agent protocol %d)\n", HAKO_VERSION, HAKO_AGENT_PROTOCOL);
+        if (ops->capabilities(&caps) < 0) {
+                printf(
+                    "hypervisor:   MISSING  %s not found or not working (apt-get install qemu-system-x86)\n",
+                    caps.binary);
+                ok = false;
+        } else
+                printf("hypervisor:   ok       %s %s\n", caps.binary, caps.version);
+        if (g->accel == HV_ACCEL_TCG)
+                printf("acceleration: TCG      forced by --accel tcg\n");
+        else if (caps.kvm)
+                printf("acceleration: KVM      %s\n", caps.kvm_reason);
+        else if (g->accel == HV_ACCEL_KVM) {
+                printf("acceleration: MISSING  --accel kvm asked, but %s\n", caps.kvm_reason);
+                ok = false;
+        } else
+                printf("acceleration: TCG      software emulation, much slower: %s\n", caps.kvm_reason);
+        printf("agent channel: %s\n",
+               caps.vhost_vsock ? "vsock (/dev/vhost-vsock)" : "virtio-serial (no usable /dev/vhost-vsock)");
+        if (access(virtiofsd_binary(), X_OK) == 0)
+                printf("virtiofsd:    ok       %s\n", virtiofsd_binary());
+        else {
+                printf("virtiofsd:    MISSING  %s (apt-get install qemu-system-common)\n",
+                       virtiofsd_binary());
+                ok = false;
+        }
+        if (assets_find(&kernel, &initrd, &err) == 0) {
+                size_of(kernel, sz, sizeof(sz));
+                printf("guest kernel: ok       %s (%s)\n", kernel, sz);
+                size_of(initrd, sz, sizeof(sz));
+                printf("guest initrd: ok       %s (%s)\n", initrd, sz);
+        } else {
+                printf("guest image:  MISSING  %s\n", err ? err : "not built");
+                ok = false;
+        }
+        if (geteuid() != 0) {
+                printf("privileges:   MISSING  hako needs root (mount namespaces for virtiofsd)\n");
+                ok = false;
+        }
+        printf("%s\n",
+               ok ? "hako can run containers on this host" : "hako cannot run here (see MISSING above)");
+        return ok ? 0 : 1;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "spec.h"
+
+/* `hako run` options, parsed apart from running so they can be unit tested. */
+struct run_options {
+        bool rm, interactive, tty, debug;
+        const char *name;
+        const char *image;
+        struct container_opts c;
+        uint32_t vcpus;
+        uint64_t vm_memory_mib;
+        const char *machine;
+};
+
+/* Parses argv (argv[0] is "run"). On error returns -EINVAL with a one-line message. */
+int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret_error);
+void run_options_done(struct run_options *o);
+
+/* VM sizing: guest RAM covers the container limit plus the guest's own needs. */
+#define RUN_DEFAULT_VM_MIB  128
+#define RUN_VM_OVERHEAD_MIB 64

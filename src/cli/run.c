@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hako run: one container in a fresh microVM, attached to the caller's terminal. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "fileio.h"
+#include "image.h"
+#include "log.h"
+#include "macro.h"
+#include "relay.h"
+#include "run-options.h"
+#include "sandbox.h"
+#include "state.h"
+#include "timeutil.h"
+
+/* Docker's exit codes for failures that are not the container's own. */
+#define EXIT_HAKO_ERROR  125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND   127
+
+static struct termios saved_termios;
+static bool termios_saved;
+
+static void tty_restore(void)
+{
+        if (termios_saved) {
+                tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_termios);
+                termios_saved = false;
+        }
+}
+
+static int tty_raw(void)
+{
+        struct termios t;
+
+        if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
+                return negative_errno();
+        t = saved_termios;
+        cfmakeraw(&t);
+        /* Keep output processing so our own error lines still start at column 0. */
+        t.c_oflag |= OPOST;
+        if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0)
+                return negative_errno();
+        termios_saved = true;
+        return 0;
+}
+
+static int make_signalfd(sigset_t *ret_old)
+{
+        sigset_t set;
+
+        sigemptyset(&set);
+        for (int s = 1; s < SIGRTMIN; s++)
+                if (s != SIGKILL && s != SIGSTOP && s != SIGSEGV && s != SIGBUS && s != SIGILL &&
+                    s != SIGFPE && s != SIGABRT && s != SIGTRAP && s != SIGSYS && s != SIGTSTP &&
+                    s != SIGTTIN && s != SIGTTOU && s != SIGCONT)
+                        sigaddset(&set, s);
+        if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
+                return negative_errno();
+        return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int create_container(struct sandbox *sb, const char *id, json_t *spec, bool overlay, bool ro,
+                            const struct run_options *o, int *ret_exit, char **ret_error)
+{
+        Hako__Agent__V1__CreateContainerRequest req = HAKO__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+        Hako__Agent__V1__Rootfs rootfs = HAKO__AGENT__V1__ROOTFS__INIT;
+        Hako__Agent__V1__StartContainerRequest sreq = HAKO__AGENT__V1__START_CONTAINER_REQUEST__INIT;
+        _cleanup_free_ char *json = json_dumps(spec, JSON_COMPACT);
+        struct winsize ws = {0};
+        int r;
+
+        if (!json)
+                return -ENOMEM;
+        if (o->tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+                ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+        rootfs.source = (char *)HAKO_GUEST_SHARED_DIR "/rootfs";
+        rootfs.overlay = overlay;
+        rootfs.readonly = ro;
+        req.container_id = (char *)id;
+        req.oci_spec = json;
+        req.rootfs = &rootfs;
+        req.terminal = o->tty;
+        req.rows = ws.ws_row;
+        req.columns = ws.ws_col;
+        r = agent_call(&sb->agent, "CreateContainer", &req.base, NULL, 60000, NULL, NULL, ret_error);
+        if (r >= 0) {
+                sreq.container_id = (char *)id;
+                r = agent_call(&sb->agent, "StartContainer", &sreq.base, NULL, 60000, NULL, NULL, ret_error);
+        }
+        /* Docker's convention: 127 when the command does not exist, 126 when it cannot run. */
+        *ret_exit = r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXEC : EXIT_HAKO_ERROR;
+        return r;
+}
+
+int cmd_run(int argc, char **argv, const struct global_options *g)
+{
+        _cleanup_free_ char *error = NULL, *rootfs_host = NULL;
+        struct run_options o;
+        struct image img = {0};
+        struct sandbox *sb = NULL;
+        json_t *spec = NULL;
+        struct spec_share *shares = NULL;
+        size_t n_shares = 0;
+        struct virtiofsd_share *vshares = NULL;
+        char idbuf[13];
+        const char *id;
+        bool rootfs_ro = false, overlay;
+        int exit_code = EXIT_HAKO_ERROR, r, sfd = -1;
+        sigset_t oldmask;
+        long long t0 = mono_ms(), t_prepared = 0, t_started = 0, t_exited = 0;
+
+        r = run_options_parse(argc, argv, &o, &error);
+        if (r < 0) {
+                log_error("%s", error ? error : strerror(-r));
+                return EXIT_HAKO_ERROR;
+        }
+        if (o.debug)
+                log_set_level(LOG_LEVEL_DEBUG);
+
+        r = image_resolve(o.image, &img, &error);
+        if (r < 0) {
+                log_error("%s", error ? error : strerror(-r));
+                goto out;
+        }
+        if (img.kind == IMAGE_BUNDLE) {
+                r = spec_load_bundle(img.bundle_dir, &spec, &rootfs_host, &rootfs_ro, &error);
+                if (r < 0) {
+                        log_error("bad bundle %s: %s", img.bundle_dir, error ? error : strerror(-r));
+                        goto out;
+                }
+                overlay = false; /* like runc: the bundle's rootfs is the container's, writes land there */
+        } else {
+                spec = spec_default();
+                rootfs_host = strdup(img.rootfs);
+                if (!spec || !rootfs_host) {
+                        r = log_error_errno(-ENOMEM, "Out of memory");
+                        goto out;
+                }
+                /* An image stays pristine: writes go to an overlay on the guest's tmpfs. */
+                overlay = true;
+        }
+
+        if (o.name)
+                id = o.name;
+        else {
+                if (state_new_id(idbuf) < 0) {
+                        log_error("cannot generate a container id");
+                        goto out;
+                }
+                id = idbuf;
+        }
+
+        r = spec_prepare(spec, id, &o.c, &shares, &n_shares, &error);
+        if (r < 0) {
+                log_error("%s", error ? error : strerror(-r));
+                goto out;
+        }
+
+        vshares = calloc(n_shares + 1, sizeof(*vshares));
+        if (!vshares) {
+                r = log_error_errno(-ENOMEM, "Out of memory");
+                goto out;
+        }
+        /* The image is shared read-only when an overlay takes the writes: the guest cannot touch it. */
+        vshares[0] = (struct virtiofsd_share){
+            .host_path = rootfs_host, .name = "rootfs", .readonly = overlay || rootfs_ro};
+        for (size_t i = 0; i < n_shares; i++)
+                vshares[i + 1] = (struct virtiofsd_share){shares[i].host, shares[i].name, shares[i].readonly};
+
+        sfd = make_signalfd(&oldmask);
+        if (sfd < 0) {
+                log_error_errno(sfd, "Failed to set up signal handling: %m");
+                goto out;
+        }
+
+        state_gc(state_root(g->root));
+        if (g->accel != HV_ACCEL_KVM && isatty(STDERR_FILENO)) {
+                char why[160];
+                if (g->accel == HV_ACCEL_TCG || !hv_kvm_usable(why, sizeof(why)))
+                        log_warning("no hardware virtualization here, using TCG software emulation (slow)");
+        }
+        t_prepared = mono_ms();
+        struct sandbox_config sc = {
+            .id = id,
+            .state_root = g->root,
+            .machine = o.machine,
+            .accel = g->accel,
+            .vcpus = o.vcpus,
+            .memory_mib = o.vm_memory_mib,
+            .shares = vshares,
+            .n_shares = n_shares + 1,
+            .boot_timeout_ms = g->boot_timeout_ms,
+            .debug = o.debug,
+        };
+        r = sandbox_create(&sc, &sb, &error);
+        if (r < 0) {
+                log_error("cannot start container '%s': %s", id, error ? error : strerror(-r));
+                goto out;
+        }
+        agent_client_set_interrupt_fd(&sb->agent, sfd);
+        free(error);
+        error = NULL;
+
+        r = create_container(sb, id, spec, overlay, rootfs_ro, &o, &exit_code, &error);
+        if (r < 0) {
+                if (r == -EINTR)
+                        exit_code = 130;
+                log_error("cannot start container '%s': %s", id, error ? error : strerror(-r));
+                goto out;
+        }
+        t_started = mono_ms();
+
+        if (o.tty && o.interactive && isatty(STDIN_FILENO))
+                tty_raw();
+        struct relay_opts ro = {
+            .agent = &sb->agent,
+            .vm_pidfd = sb->vm->pidfd,
+            .container_id = id,
+            .exec_id = "",
+            .in_fd = o.interactive ? STDIN_FILENO : -1,
+            .out_fd = STDOUT_FILENO,
+            .err_fd = STDERR_FILENO,
+            .tty = o.tty,
+            .winsize_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO,
+            .signal_fd = sfd,
+        };
+        r = relay_run(&ro, &exit_code);
+        tty_restore();
+        t_exited = mono_ms();
+        if (r < 0) {
+                exit_code = EXIT_HAKO_ERROR;
+                if (r == -ECHILD || r == -ECONNRESET) {
+                        _cleanup_free_ char *tail = NULL;
+                        read_file_tail(sb->vm->ops->console(sb->vm), 8, &tail);
+                        log_error("the VM of container '%s' exited unexpectedly%s%s", id,
+                                  tail ? "; last console lines:\n" : "", tail ? tail : "");
+                } else
+                        log_error_errno(r, "Lost the container '%s': %m", id);
+        }
+out:
+        if (sb) {
+                char code[16];
+                long long t_vm = sb->t_vm_spawned, t_agent = sb->t_agent_ready, t_sb = sb->t_sandbox_ready;
+                long long t_teardown = mono_ms();
+                snprintf(code, sizeof(code), "%d", exit_code);
+                state_write(sb->state_dir, "exit_code", code);
+                sandbox_destroy(sb, !o.rm);
+                sb = NULL;
+                if (getenv("HAKO_TIMING") && t_started)
+                        fprintf(stderr,
+                                "hako-timing: total_ms=%lld prepare_ms=%lld vm_spawn_ms=%lld "
+                                "boot_to_agent_ms=%lld "
+                                "sandbox_setup_ms=%lld container_create_start_ms=%lld run_ms=%lld "
+                                "teardown_ms=%lld\n",
+                                mono_ms() - t0, t_prepared - t0, t_vm - t_prepared, t_agent - t_vm,
+                                t_sb - t_agent, t_started - t_sb, t_exited - t_started,
+                                mono_ms() - t_teardown);
+        }
+        if (spec)
+                json_decref(spec);
+        spec_shares_free(shares, n_shares);
+        free(vshares);
+        image_done(&img);
+        run_options_done(&o);
+        safe_close(sfd);
+        return exit_code;
+}

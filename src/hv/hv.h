@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The hypervisor abstraction: one const ops table per backend (QEMU first). The runtime never
+ * builds a command line or speaks a monitor protocol itself. */
+
+enum hv_accel {
+        HV_ACCEL_AUTO,
+        HV_ACCEL_KVM,
+        HV_ACCEL_TCG,
+};
+
+struct hv_caps {
+        bool kvm;             /* hardware virtualization usable */
+        char kvm_reason[160]; /* why (not) */
+        bool vhost_vsock;     /* /dev/vhost-vsock usable: agent over AF_VSOCK */
+        char version[64];     /* backend binary version */
+        char binary[256];
+};
+
+struct hv_config {
+        const char *id;
+        const char *state_dir; /* backend files (console log) go here */
+        const char *kernel;
+        const char *initrd;
+        const char *cmdline_extra;
+        const char *machine; /* "microvm" (default) or "pc" */
+        enum hv_accel accel;
+        uint32_t vcpus;
+        uint64_t memory_mib;
+        int agent_fd;       /* connected socket: the host end of the agent channel */
+        uint32_t vsock_cid; /* != 0: agent over vsock with this guest CID instead */
+        const char *virtiofs_socket;
+        const char *virtiofs_tag;
+        const char *console_log;
+};
+
+/* Devices added to a running VM (hot-plug, where the machine type allows it). */
+enum hv_device_type {
+        HV_DEVICE_VIRTIOFS,
+        HV_DEVICE_BLOCK,
+};
+
+struct hv_device {
+        enum hv_device_type type;
+        const char *id;
+        const char *path; /* socket (virtiofs) or image file (block) */
+        const char *tag;
+        bool readonly;
+};
+
+struct hv_vm {
+        const struct hv_ops *ops;
+        pid_t pid;
+        int pidfd; /* readable when the VM process exits */
+        bool tcg;  /* running under software emulation */
+};
+
+struct hv_ops {
+        const char *name;
+        int (*capabilities)(struct hv_caps *ret);
+        /* Validates the config and prepares the VM; nothing runs yet. */
+        int (*create)(const struct hv_config *cfg, struct hv_vm **ret_vm);
+        int (*start)(struct hv_vm *vm);
+        /* Ends the VM from the host (no guest shutdown path) and reaps it. Idempotent. */
+        int (*stop)(struct hv_vm *vm);
+        int (*pause)(struct hv_vm *vm);
+        int (*resume)(struct hv_vm *vm);
+        int (*add_device)(struct hv_vm *vm, const struct hv_device *dev);
+        /* Path of the captured guest console. */
+        const char *(*console)(struct hv_vm *vm);
+        void (*free)(struct hv_vm *vm);
+};
+
+extern const struct hv_ops hv_qemu_ops;
+
+const struct hv_ops *hv_find(const char *name);
+
+/* Whether KVM is real hardware virtualization here. PVM's /dev/kvm emulates every instruction
+ * of an ordinary kernel, so it counts as unusable. */
+bool hv_kvm_usable(char *reason, size_t reason_len);
+bool hv_vhost_vsock_usable(void);
+/* Host TSC frequency, for the guest's tsc_early_khz (avoids the microvm PIT-calibration hang). */
+uint64_t hv_host_tsc_khz(void);
+
+static inline struct hv_vm *hv_vm_free(struct hv_vm *vm)
+{
+        if (vm)
+                vm->ops->free(vm);
+        return NULL;
+}

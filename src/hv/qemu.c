@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The QEMU backend: -M microvm (or pc), direct PVH boot of vmlinux, guest RAM from a shared memfd
+ * (virtio-fs needs it), QMP over a socketpair, the console captured to a file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "log.h"
+#include "macro.h"
+#include "qmp.h"
+#include "spawn.h"
+#include "strv.h"
+
+#define QEMU_BINARY "qemu-system-x86_64"
+
+struct qemu_vm {
+        struct hv_vm base; /* first: a struct hv_vm * is a struct qemu_vm * */
+        struct strv argv;
+        int agent_fd;    /* handed to QEMU as fd 3 */
+        int qmp_peer_fd; /* handed to QEMU as fd 4 */
+        int qmp_fd;      /* our end */
+        struct qmp qmp;
+        char *console_log;
+        bool pc;
+        bool stopped;
+};
+
+static struct qemu_vm *to_qemu(struct hv_vm *vm)
+{
+        return (struct qemu_vm *)vm;
+}
+
+static const char *qemu_binary(void)
+{
+        const char *b = getenv("HAKO_QEMU");
+        return b && *b ? b : QEMU_BINARY;
+}
+
+static int qemu_capabilities(struct hv_caps *ret)
+{
+        _cleanup_free_ char *cmd = NULL;
+        char line[256] = "";
+
+        *ret = (struct hv_caps){0};
+        ret->kvm = hv_kvm_usable(ret->kvm_reason, sizeof(ret->kvm_reason));
+        ret->vhost_vsock = hv_vhost_vsock_usable();
+        snprintf(ret->binary, sizeof(ret->binary), "%s", qemu_binary());
+
+        if (asprintf(&cmd, "%s --version 2>/dev/null", qemu_binary()) < 0)
+                return -ENOMEM;
+        FILE *f = popen(cmd, "re");
+        if (!f)
+                return negative_errno();
+        if (!fgets(line, sizeof(line), f))
+                line[0] = 0;
+        int st = pclose(f);
+        if (st != 0 || strncmp(line, "QEMU emulator version ", 22) != 0)
+                return -ENOENT;
+        const char *v = line + 22;
+        size_t n = MIN(strcspn(v, " \n"), sizeof(ret->version) - 1);
+        memcpy(ret->version, v, n);
+        ret->version[n] = 0;
+        return 0;
+}
+
+static void qemu_free(struct hv_vm *vm)
+{
+        struct qemu_vm *q = to_qemu(vm);
+
+        if (!q)
+                return;
+        if (vm->pid > 0 && !q->stopped)
+                vm->ops->stop(vm);
+        strv_done(&q->argv);
+        safe_close(q->agent_fd);
+        safe_close(q->qmp_peer_fd);
+        safe_close(q->qmp_fd);
+        safe_close(vm->pidfd);
+        free(q->console_log);
+        free(q);
+}
+
+static void build_accel(struct qemu_vm *q, const struct hv_config *cfg, struct strv *a)
+{
+        bool kvm;
+        char reason[160];
+
+        switch (cfg->accel) {
+        case HV_ACCEL_KVM:
+                kvm = true;
+                break;
+        case HV_ACCEL_TCG:
+                kvm = false;
+                break;
+        default:
+                kvm = hv_kvm_usable(reason, sizeof(reason));
+                break;
+        }
+        q->base.tcg = !kvm;
+        if (kvm) {
+                strv_push(a, "-accel");
+                strv_push(a, "kvm");
+                strv_push(a, "-cpu");
+                strv_push(a, "host");
+        } else {
+                /* More than one vCPU under TCG needs multi-threaded TCG. A 64 MiB translation
+                 * cache keeps an idle VM's footprint small without retranslating hot code. */
+                strv_push(a, "-accel");
+                strv_push(a, "tcg,thread=multi,tb-size=64");
+                strv_push(a, "-cpu");
+                strv_push(a, "max");
+        }
+}
+
+static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
+{
+        struct qemu_vm *q;
+        struct strv *a;
+        int sp[2];
+        bool pc;
+
+        if (!cfg->kernel || !cfg->initrd || !cfg->console_log)
+                return -EINVAL;
+        if (cfg->machine && strcmp(cfg->machine, "microvm") && strcmp(cfg->machine, "pc"))
+                return -EOPNOTSUPP;
+        if (cfg->vcpus < 1 || cfg->vcpus > 64 || cfg->memory_mib < 64)
+                return -ERANGE;
+        pc = cfg->machine && !strcmp(cfg->machine, "pc");
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->base.ops = &hv_qemu_ops;
+        q->base.pidfd = -1;
+        q->agent_fd = q->qmp_peer_fd = q->qmp_fd = -1;
+        q->pc = pc;
+        q->console_log = strdup(cfg->console_log);
+        if (!q->console_log)
+                goto oom;
+        if (cfg->agent_fd >= 0) {
+                q->agent_fd = fcntl(cfg->agent_fd, F_DUPFD_CLOEXEC, 3);
+                if (q->agent_fd < 0)
+                        goto fail_errno;
+        }
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                goto fail_errno;
+        q->qmp_fd = sp[0];
+        q->qmp_peer_fd = sp[1];
+        qmp_init(&q->qmp, q->qmp_fd);
+
+        a = &q->argv;
+        strv_push(a, qemu_binary());
+        strv_pushf(a, "-name");
+        strv_pushf(a, "hako-%s", cfg->id);
+        strv_push(a, "-M");
+        if (pc)
+                strv_push(a, "pc,memory-backend=mem,vmport=off,sata=off,smbus=off,usb=off");
+        else
+                /* The default microvm devices (PIT, PIC, RTC, ISA serial) are kept: turning them off
+                 * slows boot or breaks the guest's clock calibration (see docs/guest.md). */
+                strv_push(a, "microvm,x-option-roms=off,memory-backend=mem");
+        build_accel(q, cfg, a);
+        strv_push(a, "-smp");
+        strv_pushf(a, "%u", cfg->vcpus);
+        strv_push(a, "-m");
+        strv_pushf(a, "%llu", (unsigned long long)cfg->memory_mib);
+        strv_push(a, "-object");
+        strv_pushf(a, "memory-backend-memfd,id=mem,size=%lluM,share=on", (unsigned long long)cfg->memory_mib);
+        strv_push(a, "-nodefaults");
+        strv_push(a, "-no-user-config");
+        strv_push(a, "-display");
+        strv_push(a, "none");
+        strv_push(a, "-no-reboot");
+        if (!pc) {
+                /* virtiofsd (libvhost-user) refuses legacy virtio, microvm's mmio default. */
+                strv_push(a, "-global");
+                strv_push(a, "virtio-mmio.force-legacy=false");
+        }
+        strv_push(a, "-kernel");
+        strv_push(a, cfg->kernel);
+        strv_push(a, "-initrd");
+        strv_push(a, cfg->initrd);
+
+        uint64_t tsc = hv_host_tsc_khz();
+        char tscarg[64] = "";
+        /* Without it, microvm guests sometimes spin forever calibrating the TSC against a PIT. */
+        if (tsc)
+                snprintf(tscarg, sizeof(tscarg), " tsc_early_khz=%llu", (unsigned long long)tsc);
+        strv_push(a, "-append");
+        strv_pushf(a,
+                   "console=ttyS0 quiet panic=-1 reboot=t nomodule random.trust_cpu=on i8042.noaux "
+                   "cryptomgr.notests%s hako.transport=%s%s%s",
+                   tscarg, cfg->vsock_cid ? "vsock" : "serial", cfg->cmdline_extra ? " " : "",
+                   cfg->cmdline_extra ? cfg->cmdline_extra : "");
+
+        strv_push(a, "-chardev");
+        strv_pushf(a, "file,id=con,path=%s", cfg->console_log);
+        strv_push(a, "-serial");
+        strv_push(a, "chardev:con");
+
+        strv_push(a, "-device");
+        strv_push(a, pc ? "virtio-rng-pci" : "virtio-rng-device");
+
+        if (cfg->vsock_cid) {
+                strv_push(a, "-device");
+                strv_pushf(a, "%s,guest-cid=%u", pc ? "vhost-vsock-pci" : "vhost-vsock-device",
+                           cfg->vsock_cid);
+        } else {
+                if (q->agent_fd < 0) {
+                        qemu_free(&q->base);
+                        return -EINVAL;
+                }
+                strv_push(a, "-device");
+                strv_push(a, pc ? "virtio-serial-pci,max_ports=2" : "virtio-serial-device,max_ports=2");
+                /* fd 3: the socketpair end; QEMU treats it as an already connected socket. */
+                strv_push(a, "-chardev");
+                strv_push(a, "socket,id=agent,fd=3");
+                strv_push(a, "-device");
+                strv_push(a, "virtserialport,chardev=agent,name=hako.agent");
+        }
+        if (cfg->virtiofs_socket) {
+                strv_push(a, "-chardev");
+                strv_pushf(a, "socket,id=vfs,path=%s", cfg->virtiofs_socket);
+                strv_push(a, "-device");
+                strv_pushf(a, "%s,chardev=vfs,tag=%s,queue-size=1024",
+                           pc ? "vhost-user-fs-pci" : "vhost-user-fs-device", cfg->virtiofs_tag);
+        }
+        strv_push(a, "-chardev");
+        strv_push(a, "socket,id=qmp,fd=4");
+        strv_push(a, "-mon");
+        strv_push(a, "chardev=qmp,mode=control");
+        if (strv_status(a) < 0)
+                goto oom;
+        *ret_vm = &q->base;
+        return 0;
+
+oom:
+        qemu_free(&q->base);
+        return -ENOMEM;
+fail_errno : {
+        int r = negative_errno();
+        qemu_free(&q->base);
+        return r;
+}
+}
+
+static int qemu_start(struct hv_vm *vm)
+{
+        struct qemu_vm *q = to_qemu(vm);
+        _cleanup_close_ int log_fd = -1;
+        int fds[2];
+        int r;
+
+        /* QEMU's own stderr (bad option, missing file) goes next to the console log. */
+        _cleanup_free_ char *errlog = NULL;
+        if (asprintf(&errlog, "%s.qemu-stderr", q->console_log) < 0)
+                return -ENOMEM;
+        log_fd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (log_fd < 0)
+                return negative_errno();
+
+        fds[0] = q->agent_fd >= 0 ? q->agent_fd : q->qmp_peer_fd; /* placeholder keeps numbering */
+        fds[1] = q->qmp_peer_fd;
+        struct spawn_opts o = {
+            .argv = (const char *const *)q->argv.v,
+            .pass_fds = fds,
+            .n_pass_fds = 2,
+            .stdin_fd = -1,
+            .stdout_fd = log_fd,
+            .stderr_fd = log_fd,
+            .new_session = 1,
+        };
+        if (log_get_level() >= LOG_LEVEL_DEBUG) {
+                for (size_t i = 0; i < q->argv.n; i++)
+                        fprintf(stderr, "%s%s", i ? " " : "hako: debug: ", q->argv.v[i]);
+                fputc('\n', stderr);
+        }
+        r = spawn_process(&o, &vm->pid, &vm->pidfd);
+        if (r < 0)
+                return r;
+        /* QEMU holds its own copies now; ours would keep the channels open after it dies. */
+        q->agent_fd = safe_close(q->agent_fd);
+        q->qmp_peer_fd = safe_close(q->qmp_peer_fd);
+        return 0;
+}
+
+static int qemu_reap(struct qemu_vm *q, int timeout_ms)
+{
+        struct pollfd p = {.fd = q->base.pidfd, .events = POLLIN};
+        int r;
+
+        do
+                r = poll(&p, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0)
+                return -ETIMEDOUT;
+        waitpid(q->base.pid, NULL, 0);
+        return 0;
+}
+
+static int qemu_stop(struct hv_vm *vm)
+{
+        struct qemu_vm *q = to_qemu(vm);
+
+        if (q->stopped || vm->pid <= 0)
+                return 0;
+        /* The guest's shutdown path is slow without ACPI; the host ends the VM instead. */
+        kill(vm->pid, SIGKILL);
+        qemu_reap(q, -1);
+        q->stopped = true;
+        return 0;
+}
+
+static int qemu_qmp(struct qemu_vm *q, const char *cmd, const char *args)
+{
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (q->stopped || q->base.pid <= 0)
+                return -ESRCH;
+        r = qmp_execute(&q->qmp, cmd, args, 10000, &err);
+        if (r < 0 && err)
+                log_debug("QMP %s failed: %s", cmd, err);
+        return r;
+}
+
+static int qemu_pause(struct hv_vm *vm)
+{
+        return qemu_qmp(to_qemu(vm), "stop", NULL);
+}
+
+static int qemu_resume(struct hv_vm *vm)
+{
+        return qemu_qmp(to_qemu(vm), "cont", NULL);
+}
+
+static int qemu_add_device(struct hv_vm *vm, const struct hv_device *dev)
+{
+        struct qemu_vm *q = to_qemu(vm);
+        _cleanup_free_ char *args = NULL;
+        int r;
+
+        /* microvm has no hot-plug bus; only pc can take devices at run time. */
+        if (!q->pc)
+                return -EOPNOTSUPP;
+        switch (dev->type) {
+        case HV_DEVICE_VIRTIOFS:
+                if (asprintf(&args,
+                             "{\"id\":\"%s\",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":{\"type\":"
+                             "\"unix\",\"data\":{\"path\":\"%s\"}}}}}",
+                             dev->id, dev->path) < 0)
+                        return -ENOMEM;
+                r = qemu_qmp(q, "chardev-add", args);
+                if (r < 0)
+                        return r;
+                free(args);
+                args = NULL;
+                if (asprintf(&args,
+                             "{\"driver\":\"vhost-user-fs-pci\",\"id\":\"dev-%s\",\"chardev\":\"%s\",\"tag\":"
+                             "\"%s\"}",
+                             dev->id, dev->id, dev->tag) < 0)
+                        return -ENOMEM;
+                return qemu_qmp(q, "device_add", args);
+        case HV_DEVICE_BLOCK:
+                if (asprintf(
+                        &args,
+                        "{\"driver\":\"file\",\"node-name\":\"%s\",\"filename\":\"%s\",\"read-only\":%s}",
+                        dev->id, dev->path, dev->readonly ? "true" : "false") < 0)
+                        return -ENOMEM;
+                r = qemu_qmp(q, "blockdev-add", args);
+                if (r < 0)
+                        return r;
+                free(args);
+                args = NULL;
+                if (asprintf(&args, "{\"driver\":\"virtio-blk-pci\",\"id\":\"dev-%s\",\"drive\":\"%s\"}",
+                             dev->id, dev->id) < 0)
+                        return -ENOMEM;
+                return qemu_qmp(q, "device_add", args);
+        }
+        return -EINVAL;
+}
+
+static const char *qemu_console(struct hv_vm *vm)
+{
+        return to_qemu(vm)->console_log;
+}
+
+const struct hv_ops hv_qemu_ops = {
+    .name = "qemu",
+    .capabilities = qemu_capabilities,
+    .create = qemu_create,
+    .start = qemu_start,
+    .stop = qemu_stop,
+    .pause = qemu_pause,
+    .resume = qemu_resume,
+    .add_device = qemu_add_device,
+    .console = qemu_console,
+    .free = qemu_free,
+};

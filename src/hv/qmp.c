@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "qmp.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "timeutil.h"
+
+void qmp_init(struct qmp *q, int fd)
+{
+        q->fd = fd;
+        q->len = 0;
+        q->negotiated = 0;
+}
+
+/* Returns the next line as a parsed JSON object. */
+static int qmp_read_msg(struct qmp *q, long long deadline, json_t **ret)
+{
+        for (;;) {
+                char *nl = memchr(q->buf, '\n', q->len);
+                if (nl) {
+                        size_t linelen = (size_t)(nl - q->buf);
+                        json_error_t err;
+                        json_t *j = json_loadb(q->buf, linelen, JSON_REJECT_DUPLICATES, &err);
+                        memmove(q->buf, nl + 1, q->len - linelen - 1);
+                        q->len -= linelen + 1;
+                        if (!j || !json_is_object(j)) {
+                                json_decref(j);
+                                return -EBADMSG;
+                        }
+                        *ret = j;
+                        return 0;
+                }
+                if (q->len == sizeof(q->buf))
+                        return -EMSGSIZE;
+                long long left = deadline - mono_ms();
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                struct pollfd p = {.fd = q->fd, .events = POLLIN};
+                int r = poll(&p, 1, (int)left);
+                if (r < 0 && errno != EINTR)
+                        return negative_errno();
+                if (r <= 0)
+                        continue;
+                ssize_t n = read(q->fd, q->buf + q->len, sizeof(q->buf) - q->len);
+                if (n < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        return -ECONNRESET;
+                q->len += (size_t)n;
+        }
+}
+
+static int qmp_send(struct qmp *q, const char *command, const char *args_json)
+{
+        _cleanup_free_ char *line = NULL;
+        int len;
+
+        if (args_json)
+                len = asprintf(&line, "{\"execute\":\"%s\",\"arguments\":%s}\n", command, args_json);
+        else
+                len = asprintf(&line, "{\"execute\":\"%s\"}\n", command);
+        if (len < 0)
+                return -ENOMEM;
+        for (int off = 0; off < len;) {
+                ssize_t n = write(q->fd, line + off, (size_t)(len - off));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                off += (int)n;
+        }
+        return 0;
+}
+
+static int qmp_wait_reply(struct qmp *q, long long deadline, char **ret_error)
+{
+        for (;;) {
+                json_t *j = NULL;
+                int r = qmp_read_msg(q, deadline, &j);
+                if (r < 0)
+                        return r;
+                if (json_object_get(j, "return")) {
+                        json_decref(j);
+                        return 0;
+                }
+                json_t *e = json_object_get(j, "error");
+                if (e) {
+                        const char *desc = json_string_value(json_object_get(e, "desc"));
+                        if (ret_error)
+                                *ret_error = strdup(desc ? desc : "unknown QMP error");
+                        json_decref(j);
+                        return -EIO;
+                }
+                json_decref(j); /* greeting or event */
+        }
+}
+
+int qmp_execute(struct qmp *q, const char *command, const char *args_json, int timeout_ms, char **ret_error)
+{
+        long long deadline = mono_ms() + timeout_ms;
+        int r;
+
+        if (!q->negotiated) {
+                r = qmp_send(q, "qmp_capabilities", NULL);
+                if (r < 0)
+                        return r;
+                r = qmp_wait_reply(q, deadline, ret_error);
+                if (r < 0)
+                        return r;
+                q->negotiated = 1;
+        }
+        r = qmp_send(q, command, args_json);
+        if (r < 0)
+                return r;
+        return qmp_wait_reply(q, deadline, ret_error);
+}

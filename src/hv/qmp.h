@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stddef.h>
+
+/* A minimal QMP client: enough to negotiate capabilities and run commands synchronously.
+ * Events that arrive in between are skipped. Every line is bounded. */
+struct qmp {
+        int fd;
+        char buf[65536];
+        size_t len;
+        int negotiated;
+};
+
+void qmp_init(struct qmp *q, int fd);
+/* Runs `{"execute": command, "arguments": args_json}`; args_json may be NULL. On a QMP error
+ * returns -EIO and, if ret_error is non-NULL, the error description (malloc'd). */
+int qmp_execute(struct qmp *q, const char *command, const char *args_json, int timeout_ms, char **ret_error);

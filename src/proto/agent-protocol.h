@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Shared constants of the host <-> agent protocol. */
+
+#define HAKO_AGENT_SERVICE  "hako.agent.v1.Agent"
+#define HAKO_AGENT_PROTOCOL 1
+
+/* virtio-serial port name and vsock port the agent listens on. */
+#define HAKO_AGENT_PORT_NAME  "hako.agent"
+#define HAKO_AGENT_VSOCK_PORT 1024
+
+/* Bounds every peer is held to. A frame over HAKO_TTRPC_MAX_FRAME is refused; a decoded message
+ * may not use more than HAKO_TTRPC_ARENA bytes of memory. */
+#define HAKO_TTRPC_MAX_FRAME  (1u << 20)
+#define HAKO_TTRPC_ARENA      (4u << 20)
+#define HAKO_MAX_ID_LEN       64
+#define HAKO_MAX_STREAM_CHUNK (256u << 10)
+#define HAKO_MAX_CONTAINERS   64
+#define HAKO_MAX_PROCESSES    256
+#define HAKO_MAX_PENDING      128
+
+/* Guest paths. The virtio-fs share (tag HAKO_SHARED_TAG) is mounted at HAKO_GUEST_SHARED_DIR;
+ * a container's bundle lives in HAKO_GUEST_CONTAINERS_DIR/<id>, its rootfs at .../<id>/rootfs. */
+#define HAKO_SHARED_TAG           "hakoshared"
+#define HAKO_GUEST_SHARED_DIR     "/run/hako/shared"
+#define HAKO_GUEST_CONTAINERS_DIR "/run/hako/c"

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "relay.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "timeutil.h"
+
+#define STDIN_CHUNK (64u << 10)
+/* Once the process is gone, output still in flight gets this long to arrive. */
+#define DRAIN_AFTER_EXIT_MS 5000
+
+struct relay {
+        const struct relay_opts *o;
+        bool out_eof, err_eof, exited, in_eof, in_busy, failed;
+        bool out_broken, err_broken;
+        int exit_code;
+        uint8_t *in_buf;
+        size_t in_len, in_off;
+        int error;
+};
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                struct pollfd pf = {.fd = fd, .events = POLLOUT};
+                                poll(&pf, 1, -1);
+                                continue;
+                        }
+                        return negative_errno();
+                }
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+static void stream_req(struct relay *r, const char *method,
+                       void (*cb)(void *, int, const char *, const ProtobufCMessage *));
+
+static void on_read(struct relay *r, bool is_err, int code, const ProtobufCMessage *resp)
+{
+        bool *eof = is_err ? &r->err_eof : &r->out_eof;
+        bool *broken = is_err ? &r->err_broken : &r->out_broken;
+
+        if (code != TTRPC_OK) {
+                *eof = true; /* the process or container is gone */
+                return;
+        }
+        const Hako__Agent__V1__ReadStreamResponse *m = (const void *)resp;
+        if (m->data.len == 0) {
+                *eof = true;
+                return;
+        }
+        if (!*broken && write_all(is_err ? r->o->err_fd : r->o->out_fd, m->data.data, m->data.len) < 0)
+                *broken = true; /* our reader went away: keep draining so the process is not blocked */
+}
+
+static void on_stdout(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
+{
+        struct relay *r = ud;
+        (void)msg;
+        on_read(r, false, code, resp);
+        if (!r->out_eof)
+                stream_req(r, "ReadStdout", on_stdout);
+}
+
+static void on_stderr(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
+{
+        struct relay *r = ud;
+        (void)msg;
+        on_read(r, true, code, resp);
+        if (!r->err_eof)
+                stream_req(r, "ReadStderr", on_stderr);
+}
+
+static void stream_req(struct relay *r, const char *method,
+                       void (*cb)(void *, int, const char *, const ProtobufCMessage *))
+{
+        Hako__Agent__V1__ReadStreamRequest req = HAKO__AGENT__V1__READ_STREAM_REQUEST__INIT;
+
+        req.container_id = (char *)r->o->container_id;
+        req.exec_id = (char *)r->o->exec_id;
+        req.len = 64 * 1024;
+        int k = agent_call_async(r->o->agent, method, &req.base,
+                                 &hako__agent__v1__read_stream_response__descriptor, cb, r);
+        if (k < 0) {
+                r->error = k;
+                r->failed = true;
+        }
+}
+
+static void on_wait(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
+{
+        struct relay *r = ud;
+        const Hako__Agent__V1__WaitProcessResponse *m = (const void *)resp;
+
+        r->exited = true;
+        if (code != TTRPC_OK) {
+                log_error("waiting for the container failed: %s", msg);
+                r->exit_code = 125;
+                return;
+        }
+        /* Docker's convention: 128+N for a process killed by signal N. */
+        if (m->signal > 0 && m->signal < 128)
+                r->exit_code = 128 + m->signal;
+        else
+                r->exit_code = m->exit_code & 0xff;
+}
+
+static void send_stdin(struct relay *r);
+
+static void on_write(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
+{
+        struct relay *r = ud;
+        const Hako__Agent__V1__WriteStreamResponse *m = (const void *)resp;
+        (void)msg;
+
+        if (code != TTRPC_OK) {
+                /* The process closed its stdin or exited; nothing more to give it. */
+                r->in_busy = false;
+                r->in_eof = true;
+                return;
+        }
+        r->in_off += MIN((size_t)m->len, r->in_len - r->in_off);
+        if (r->in_off < r->in_len) {
+                send_stdin(r);
+                return;
+        }
+        r->in_busy = false;
+}
+
+static void send_stdin(struct relay *r)
+{
+        Hako__Agent__V1__WriteStreamRequest req = HAKO__AGENT__V1__WRITE_STREAM_REQUEST__INIT;
+
+        req.container_id = (char *)r->o->container_id;
+        req.exec_id = (char *)r->o->exec_id;
+        req.data.data = r->in_buf + r->in_off;
+        req.data.len = r->in_len - r->in_off;
+        r->in_busy = true;
+        int k = agent_call_async(r->o->agent, "WriteStdin", &req.base,
+                                 &hako__agent__v1__write_stream_response__descriptor, on_write, r);
+        if (k < 0) {
+                r->error = k;
+                r->failed = true;
+        }
+}
+
+static void on_ignore(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
+{
+        (void)ud;
+        (void)resp;
+        if (code != TTRPC_OK)
+                log_debug("agent: %s", msg);
+}
+
+static void close_stdin(struct relay *r)
+{
+        Hako__Agent__V1__CloseStdinRequest req = HAKO__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
+
+        req.container_id = (char *)r->o->container_id;
+        req.exec_id = (char *)r->o->exec_id;
+        agent_call_async(r->o->agent, "CloseStdin", &req.base, NULL, on_ignore, r);
+}
+
+static void forward_signal(struct relay *r, int sig)
+{
+        Hako__Agent__V1__SignalProcessRequest req = HAKO__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+
+        req.container_id = (char *)r->o->container_id;
+        req.exec_id = (char *)r->o->exec_id;
+        req.signal = (uint32_t)sig;
+        agent_call_async(r->o->agent, "SignalProcess", &req.base, NULL, on_ignore, r);
+}
+
+static void resize(struct relay *r)
+{
+        Hako__Agent__V1__TtyWinResizeRequest req = HAKO__AGENT__V1__TTY_WIN_RESIZE_REQUEST__INIT;
+        struct winsize ws;
+
+        if (!r->o->tty || r->o->winsize_fd < 0 || ioctl(r->o->winsize_fd, TIOCGWINSZ, &ws) < 0)
+                return;
+        req.container_id = (char *)r->o->container_id;
+        req.exec_id = (char *)r->o->exec_id;
+        req.rows = ws.ws_row;
+        req.columns = ws.ws_col;
+        agent_call_async(r->o->agent, "TtyWinResize", &req.base, NULL, on_ignore, r);
+}
+
+int relay_run(const struct relay_opts *o, int *ret_exit_code)
+{
+        struct relay r = {.o = o, .in_eof = o->in_fd < 0};
+        Hako__Agent__V1__WaitProcessRequest wreq = HAKO__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
+        long long exited_at = 0;
+        int k;
+
+        r.in_buf = malloc(STDIN_CHUNK);
+        if (!r.in_buf)
+                return -ENOMEM;
+        if (o->in_fd < 0)
+                close_stdin(&r);
+        stream_req(&r, "ReadStdout", on_stdout);
+        stream_req(&r, "ReadStderr", on_stderr);
+        wreq.container_id = (char *)o->container_id;
+        wreq.exec_id = (char *)o->exec_id;
+        k = agent_call_async(o->agent, "WaitProcess", &wreq.base,
+                             &hako__agent__v1__wait_process_response__descriptor, on_wait, &r);
+        if (k < 0)
+                r.failed = true, r.error = k;
+
+        while (!r.failed && !(r.exited && r.out_eof && r.err_eof)) {
+                struct pollfd fds[4] = {
+                    {.fd = o->agent->fd, .events = POLLIN},
+                    {.fd = o->signal_fd, .events = POLLIN},
+                    {.fd = o->vm_pidfd, .events = POLLIN},
+                    {.fd = (!r.in_eof && !r.in_busy && !r.exited) ? o->in_fd : -1, .events = POLLIN},
+                };
+                int timeout = -1;
+                if (r.exited) {
+                        if (!exited_at)
+                                exited_at = mono_ms();
+                        timeout = (int)MAX(0, exited_at + DRAIN_AFTER_EXIT_MS - mono_ms());
+                        if (timeout == 0)
+                                break;
+                }
+                k = poll(fds, 4, timeout);
+                if (k < 0 && errno != EINTR) {
+                        r.error = negative_errno();
+                        break;
+                }
+                if (k <= 0)
+                        continue;
+                if (fds[0].revents) {
+                        k = agent_client_dispatch(o->agent);
+                        if (k < 0) {
+                                r.error = k;
+                                break;
+                        }
+                }
+                if (fds[1].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(o->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGWINCH)
+                                        resize(&r);
+                                else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
+                                        forward_signal(&r, (int)si.ssi_signo);
+                        }
+                }
+                if (fds[2].revents) {
+                        r.error = -ECHILD;
+                        break;
+                }
+                if (fds[3].revents) {
+                        ssize_t n = read(o->in_fd, r.in_buf, STDIN_CHUNK);
+                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                                continue;
+                        if (n <= 0) {
+                                r.in_eof = true;
+                                close_stdin(&r);
+                        } else {
+                                r.in_len = (size_t)n;
+                                r.in_off = 0;
+                                send_stdin(&r);
+                        }
+                }
+        }
+        free(r.in_buf);
+        if (r.error < 0)
+                return r.error;
+        if (!r.exited)
+                return -EIO;
+        *ret_exit_code = r.exit_code;
+        return 0;
+}

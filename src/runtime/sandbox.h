@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent-client.h"
+#include "hv.h"
+#include "virtiofsd.h"
+
+/* A sandbox is one VM: its state directory, virtiofsd, the hypervisor process and the agent
+ * channel. Containers are created in it through the agent. */
+
+struct sandbox_config {
+        const char *id;
+        const char *state_root;
+        const char *hypervisor; /* hv backend name; NULL: default */
+        const char *machine;    /* NULL: microvm */
+        enum hv_accel accel;
+        uint32_t vcpus;
+        uint64_t memory_mib;
+        const struct virtiofsd_share *shares;
+        size_t n_shares;
+        int boot_timeout_ms;
+        bool debug;
+};
+
+struct sandbox {
+        char *id;
+        char *state_dir;
+        int lock_fd;
+        struct virtiofsd vfsd;
+        struct hv_vm *vm;
+        int agent_fd;
+        struct agent_client agent;
+        bool agent_ready;
+        /* CLOCK_MONOTONIC ms, for the timing breakdown */
+        long long t_start, t_vm_spawned, t_agent_ready, t_sandbox_ready;
+};
+
+int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char **ret_error);
+/* Ends the VM and virtiofsd. keep_record: leave the state directory with its status and logs
+ * (a container run without --rm); otherwise remove it. Always safe to call. */
+void sandbox_destroy(struct sandbox *sb, bool keep_record);

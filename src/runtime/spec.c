@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "spec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent-protocol.h"
+#include "macro.h"
+
+#define SPEC_MAX_BYTES (1u << 20)
+
+static json_t *strings(const char *const *v)
+{
+        json_t *a = json_array();
+        for (; a && *v; v++)
+                json_array_append_new(a, json_string(*v));
+        return a;
+}
+
+static json_t *mount_new(const char *dest, const char *type, const char *source, const char *const *opts)
+{
+        return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", source,
+                         "options", strings(opts));
+}
+
+json_t *spec_default(void)
+{
+        static const char *const caps[] = {"CAP_CHOWN",
+                                           "CAP_DAC_OVERRIDE",
+                                           "CAP_FSETID",
+                                           "CAP_FOWNER",
+                                           "CAP_MKNOD",
+                                           "CAP_NET_RAW",
+                                           "CAP_SETGID",
+                                           "CAP_SETUID",
+                                           "CAP_SETFCAP",
+                                           "CAP_SETPCAP",
+                                           "CAP_NET_BIND_SERVICE",
+                                           "CAP_SYS_CHROOT",
+                                           "CAP_KILL",
+                                           "CAP_AUDIT_WRITE",
+                                           NULL};
+        static const char *const masked[] = {"/proc/acpi",
+                                             "/proc/asound",
+                                             "/proc/kcore",
+                                             "/proc/keys",
+                                             "/proc/latency_stats",
+                                             "/proc/timer_list",
+                                             "/proc/timer_stats",
+                                             "/proc/sched_debug",
+                                             "/proc/scsi",
+                                             "/sys/firmware",
+                                             NULL};
+        static const char *const ro[] = {"/proc/bus",           "/proc/fs", "/proc/irq", "/proc/sys",
+                                         "/proc/sysrq-trigger", NULL};
+        json_t *mounts = json_array();
+
+        json_array_append_new(
+            mounts, mount_new("/proc", "proc", "proc", (const char *[]){"nosuid", "noexec", "nodev", NULL}));
+        json_array_append_new(
+            mounts, mount_new("/dev", "tmpfs", "tmpfs",
+                              (const char *[]){"nosuid", "strictatime", "mode=755", "size=65536k", NULL}));
+        json_array_append_new(mounts,
+                              mount_new("/dev/pts", "devpts", "devpts",
+                                        (const char *[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666",
+                                                         "mode=0620", "gid=5", NULL}));
+        json_array_append_new(mounts, mount_new("/dev/shm", "tmpfs", "shm",
+                                                (const char *[]){"nosuid", "noexec", "nodev", "mode=1777",
+                                                                 "size=65536k", NULL}));
+        json_array_append_new(mounts, mount_new("/dev/mqueue", "mqueue", "mqueue",
+                                                (const char *[]){"nosuid", "noexec", "nodev", NULL}));
+        json_array_append_new(mounts, mount_new("/sys", "sysfs", "sysfs",
+                                                (const char *[]){"nosuid", "noexec", "nodev", "ro", NULL}));
+        json_array_append_new(
+            mounts, mount_new("/sys/fs/cgroup", "cgroup", "cgroup",
+                              (const char *[]){"nosuid", "noexec", "nodev", "relatime", "ro", NULL}));
+
+        json_t *ns = json_array();
+        static const char *const nss[] = {"pid", "network", "ipc", "uts", "mount", "cgroup", NULL};
+        for (const char *const *n = nss; *n; n++)
+                json_array_append_new(ns, json_pack("{s:s}", "type", *n));
+
+        return json_pack("{s:s, s:{s:b, s:{s:i, s:i}, s:[s], s:[s], s:s, s:{s:o, s:o, s:o, s:o}, s:[{s:s, "
+                         "s:i, s:i}], s:b},"
+                         " s:{s:s, s:b}, s:s, s:o, s:{s:o, s:o, s:o}}",
+                         "ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0, "args",
+                         "sh", "env", "PATH=" SPEC_DEFAULT_PATH, "cwd", "/", "capabilities", "bounding",
+                         strings(caps), "effective", strings(caps), "permitted", strings(caps), "ambient",
+                         json_array(), "rlimits", "type", "RLIMIT_NOFILE", "hard", 1048576, "soft", 1048576,
+                         "noNewPrivileges", 0, "root", "path", "rootfs", "readonly", 0, "hostname", "hako",
+                         "mounts", mounts, "linux", "namespaces", ns, "maskedPaths", strings(masked),
+                         "readonlyPaths", strings(ro));
+}
+
+static int err(char **ret_error, int r, const char *fmt, const char *arg) _printf_(3, 0);
+static int err(char **ret_error, int r, const char *fmt, const char *arg)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        /* every caller passes a literal with exactly one %s */
+        if (ret_error && asprintf(ret_error, fmt, arg) < 0)
+                *ret_error = NULL;
+#pragma GCC diagnostic pop
+        return r;
+}
+
+int spec_check_supported(json_t *spec, char **ret_error)
+{
+        json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
+        size_t i;
+        json_t *n;
+
+        json_array_foreach(ns, i, n)
+        {
+                json_t *path = json_object_get(n, "path");
+                if (path && json_string_length(path) > 0)
+                        return err(ret_error, -EOPNOTSUPP,
+                                   "joining an existing namespace (%s) is not possible: the container runs "
+                                   "in its own VM",
+                                   json_string_value(json_object_get(n, "type")));
+        }
+        return 0;
+}
+
+int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bool *ret_rootfs_ro,
+                     char **ret_error)
+{
+        _cleanup_free_ char *path = NULL, *rootfs = NULL;
+        json_error_t jerr;
+        json_t *spec, *root;
+        struct stat st;
+        int r;
+
+        if (asprintf(&path, "%s/config.json", bundle_dir) < 0)
+                return -ENOMEM;
+        if (stat(path, &st) < 0)
+                return err(ret_error, negative_errno(), "cannot read %s", path);
+        if (st.st_size > SPEC_MAX_BYTES)
+                return err(ret_error, -EFBIG, "%s is too large", path);
+        spec = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!spec) {
+                if (ret_error &&
+                    asprintf(ret_error, "invalid %s: line %d: %s", path, jerr.line, jerr.text) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        if (!json_is_object(spec) || !json_is_string(json_object_get(spec, "ociVersion"))) {
+                json_decref(spec);
+                return err(ret_error, -EINVAL, "invalid %s: not an OCI runtime config (no ociVersion)", path);
+        }
+        root = json_object_get(spec, "root");
+        const char *rp = json_string_value(json_object_get(root, "path"));
+        if (!rp || !*rp) {
+                json_decref(spec);
+                return err(ret_error, -EINVAL, "invalid %s: root.path is missing", path);
+        }
+        if (rp[0] == '/')
+                rootfs = strdup(rp);
+        else if (asprintf(&rootfs, "%s/%s", bundle_dir, rp) < 0)
+                rootfs = NULL;
+        if (!rootfs) {
+                json_decref(spec);
+                return -ENOMEM;
+        }
+        if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                json_decref(spec);
+                return err(ret_error, -ENOENT, "bundle rootfs %s does not exist", rootfs);
+        }
+        r = spec_check_supported(spec, ret_error);
+        if (r < 0) {
+                json_decref(spec);
+                return r;
+        }
+        *ret_rootfs_ro = json_is_true(json_object_get(root, "readonly"));
+        *ret_rootfs = TAKE_PTR(rootfs);
+        *ret = spec;
+        return 0;
+}
+
+static int add_share(struct spec_share **shares, size_t *n, const char *host, bool ro, char **ret_name)
+{
+        struct spec_share *s = realloc(*shares, (*n + 1) * sizeof(**shares));
+        if (!s)
+                return -ENOMEM;
+        *shares = s;
+        s = &s[*n];
+        s->host = strdup(host);
+        if (!s->host || asprintf(&s->name, "vol/%zu", *n) < 0) {
+                free(s->host);
+                return -ENOMEM;
+        }
+        s->readonly = ro;
+        *ret_name = s->name;
+        (*n)++;
+        return 0;
+}
+
+void spec_shares_free(struct spec_share *shares, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(shares[i].host);
+                free(shares[i].name);
+        }
+        free(shares);
+}
+
+static bool mount_is_bind(json_t *m)
+{
+        const char *type = json_string_value(json_object_get(m, "type"));
+        size_t i;
+        json_t *o;
+
+        if (type && !strcmp(type, "bind"))
+                return true;
+        json_array_foreach(json_object_get(m, "options"), i, o)
+        {
+                const char *s = json_string_value(o);
+                if (s && (!strcmp(s, "bind") || !strcmp(s, "rbind")))
+                        return true;
+        }
+        return false;
+}
+
+static bool mount_is_ro(json_t *m)
+{
+        size_t i;
+        json_t *o;
+
+        json_array_foreach(json_object_get(m, "options"), i, o)
+        {
+                const char *s = json_string_value(o);
+                if (s && !strcmp(s, "ro"))
+                        return true;
+        }
+        return false;
+}
+
+static void env_set(json_t *env, const char *kv)
+{
+        size_t keylen = strcspn(kv, "=");
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(env, i, e)
+        {
+                const char *s = json_string_value(e);
+                if (s && !strncmp(s, kv, keylen) && (s[keylen] == '=' || s[keylen] == 0)) {
+                        json_array_set_new(env, i, json_string(kv));
+                        return;
+                }
+        }
+        json_array_append_new(env, json_string(kv));
+}
+
+int spec_prepare(json_t *spec, const char *container_id, const struct container_opts *o,
+                 struct spec_share **shares, size_t *n_shares, char **ret_error)
+{
+        json_t *process = json_object_get(spec, "process");
+        json_t *linux_ = json_object_get(spec, "linux");
+        char rootpath[256];
+        int r;
+
+        if (!json_is_object(process))
+                return err(ret_error, -EINVAL, "%s", "the OCI config has no process to run");
+        if (!json_is_object(linux_)) {
+                linux_ = json_object();
+                json_object_set_new(spec, "linux", linux_);
+        }
+
+        snprintf(rootpath, sizeof(rootpath), HAKO_GUEST_CONTAINERS_DIR "/%s/rootfs", container_id);
+        json_t *root = json_object_get(spec, "root");
+        if (!json_is_object(root)) {
+                root = json_object();
+                json_object_set_new(spec, "root", root);
+        }
+        json_object_set_new(root, "path", json_string(rootpath));
+
+        if (o->args) {
+                json_t *args = json_array();
+                for (size_t i = 0; i < o->n_args; i++)
+                        json_array_append_new(args, json_string(o->args[i]));
+                json_object_set_new(process, "args", args);
+        }
+        json_t *args = json_object_get(process, "args");
+        if (!json_is_array(args) || json_array_size(args) == 0)
+                return err(ret_error, -EINVAL, "%s", "no command given and the image has none");
+
+        json_t *env = json_object_get(process, "env");
+        if (!json_is_array(env)) {
+                env = json_array();
+                json_object_set_new(process, "env", env);
+        }
+        if (o->tty)
+                env_set(env, "TERM=xterm");
+        for (size_t i = 0; i < o->n_env; i++)
+                env_set(env, o->env[i]);
+        if (o->cwd)
+                json_object_set_new(process, "cwd", json_string(o->cwd));
+        if (o->has_user) {
+                json_t *user = json_object_get(process, "user");
+                if (!json_is_object(user)) {
+                        user = json_object();
+                        json_object_set_new(process, "user", user);
+                }
+                json_object_set_new(user, "uid", json_integer(o->uid));
+                json_object_set_new(user, "gid", json_integer(o->has_gid ? o->gid : o->uid ? o->uid : 0));
+        }
+        json_object_set_new(process, "terminal", json_boolean(o->tty));
+        if (o->hostname)
+                json_object_set_new(spec, "hostname", json_string(o->hostname));
+
+        /* Every host bind becomes a virtio-fs share; the container binds its guest path. */
+        json_t *mounts = json_object_get(spec, "mounts");
+        if (!json_is_array(mounts)) {
+                mounts = json_array();
+                json_object_set_new(spec, "mounts", mounts);
+        }
+        size_t i;
+        json_t *m;
+        json_array_foreach(mounts, i, m)
+        {
+                if (!mount_is_bind(m))
+                        continue;
+                const char *src = json_string_value(json_object_get(m, "source"));
+                struct stat st;
+                char *name;
+                if (!src || src[0] != '/')
+                        return err(ret_error, -EINVAL, "bind mount source '%s' must be an absolute path",
+                                   src ? src : "");
+                if (stat(src, &st) < 0)
+                        return err(ret_error, -ENOENT, "bind mount source %s does not exist", src);
+                r = add_share(shares, n_shares, src, mount_is_ro(m), &name);
+                if (r < 0)
+                        return r;
+                char guest[256];
+                snprintf(guest, sizeof(guest), HAKO_GUEST_SHARED_DIR "/%s", name);
+                json_object_set_new(m, "source", json_string(guest));
+        }
+        for (size_t v = 0; v < o->n_volumes; v++) {
+                const struct volume *vol = &o->volumes[v];
+                char *name, guest[256];
+                r = add_share(shares, n_shares, vol->host, vol->readonly, &name);
+                if (r < 0)
+                        return r;
+                snprintf(guest, sizeof(guest), HAKO_GUEST_SHARED_DIR "/%s", name);
+                json_array_append_new(
+                    mounts, mount_new(vol->container, "bind", guest,
+                                      (const char *[]){"rbind", vol->readonly ? "ro" : "rw", NULL}));
+        }
+
+        char cgpath[128];
+        snprintf(cgpath, sizeof(cgpath), "/hako/%s", container_id);
+        json_object_set_new(linux_, "cgroupsPath", json_string(cgpath));
+        json_t *res = json_object_get(linux_, "resources");
+        if (!json_is_object(res)) {
+                res = json_object();
+                json_object_set_new(linux_, "resources", res);
+        }
+        if (o->memory_bytes)
+                json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)o->memory_bytes));
+        if (o->cpus_milli)
+                json_object_set_new(res, "cpu",
+                                    json_pack("{s:I, s:I}", "quota", (json_int_t)o->cpus_milli * 100,
+                                              "period", (json_int_t)100000));
+        return spec_check_supported(spec, ret_error);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Building and adjusting OCI runtime configs (config.json) for the guest: the host decides every
+ * guest path, so the agent writes the spec verbatim. */
+
+struct volume {
+        char *host;      /* absolute host path */
+        char *container; /* absolute path in the container */
+        bool readonly;
+};
+
+struct container_opts {
+        char **args; /* NULL: keep the image's / bundle's */
+        size_t n_args;
+        char **env; /* K=V, added to (and overriding) the image's */
+        size_t n_env;
+        const char *cwd;
+        bool has_user, has_gid;
+        uint32_t uid, gid;
+        bool tty;
+        struct volume *volumes;
+        size_t n_volumes;
+        uint32_t cpus_milli;   /* 0: no limit */
+        uint64_t memory_bytes; /* 0: no limit */
+        const char *hostname;
+};
+
+/* A guest-side share the sandbox must provide (host path → shared dir name). */
+struct spec_share {
+        char *host;
+        char *name;
+        bool readonly;
+};
+
+#define SPEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* The config a Docker user would expect for an image without one. */
+json_t *spec_default(void);
+/* Loads and checks a bundle's config.json; *ret_rootfs gets the absolute host rootfs path. */
+int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bool *ret_rootfs_ro,
+                     char **ret_error);
+/* Applies CLI options, points root.path at the guest rootfs, and turns every host bind mount
+ * (volumes, bundle binds) into a share under vol/N. Shares are appended to *shares. */
+int spec_prepare(json_t *spec, const char *container_id, const struct container_opts *o,
+                 struct spec_share **shares, size_t *n_shares, char **ret_error);
+void spec_shares_free(struct spec_share *shares, size_t n);
+/* Checks for what a VM cannot honour (joining host namespaces); a clear error instead. */
+int spec_check_supported(json_t *spec, char **ret_error);

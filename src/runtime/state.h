@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+
+/* Per-sandbox state directories under a state root (default /run/hako). A directory is owned by
+ * the process holding the flock on its `lock` file; a directory whose lock nobody holds belongs to
+ * a process that died (kill -9) and is removed on sight, unless it records an exited container
+ * that the user kept (run without --rm). */
+
+#define STATE_ROOT_DEFAULT "/run/hako"
+
+const char *state_root(const char *override);
+/* Creates <root>/<id> atomically and locks it. -EEXIST: the id is in use (live or kept). */
+int state_create(const char *root, const char *id, char **ret_dir, int *ret_lock_fd);
+/* Removes dead, unkept state directories. Best effort. */
+void state_gc(const char *root);
+int state_write(const char *dir, const char *key, const char *value);
+int state_read(const char *dir, const char *key, char **ret);
+/* Removes a kept (exited) container's state. -EBUSY if its owner still runs. */
+int state_remove(const char *root, const char *id);
+bool state_id_valid(const char *id);
+/* A fresh random id (12 hex digits, like Docker's short ids). */
+int state_new_id(char ret[13]);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies (Debian packages), builds hako twice (plain, and
+# with AddressSanitizer + UBSan), builds the guest kernel (cached outside the tree) and initrd, and
+# runs unit, fuzz-corpus and integration tests (real microVMs) in both builds.
+set -euo pipefail
+cd "$(dirname "$0")"
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (VMs, mounts)" >&2; exit 1; }
+
+bash scripts/deps.sh
+setup() { # dir, extra args...
+  local dir=$1; shift
+  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
+}
+setup build
+# The agent is linked statically for the guest, which sanitizers cannot do: the sanitizer build
+# tests the host side against the guest image of the plain build.
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dguest=false
+ninja -C build
+ninja -C build-asan
+bash guest/kernel/build.sh
+
+export HAKO_KERNEL=$(bash guest/kernel/build.sh --print-path)
+export HAKO_INITRD=$PWD/build/guest/initrd.img
+export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-/var/tmp/hako-test-images}
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+status=0
+for b in build build-asan; do
+  echo "=== tests in $b"
+  meson test -C "$b" --print-errorlogs --no-rebuild --num-processes 1 || status=1
+done
+
+# One closing line over both builds, counted from meson's own results.
+python3 - build build-asan <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for d in sys.argv[1:]:
+    for line in open(f"{d}/meson-logs/testlog.json"):
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"): passed += 1
+        elif r == "SKIP": skipped += 1
+        else: failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status

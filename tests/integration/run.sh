@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Integration tests: every case boots real microVMs (TCG here) through the `hako` binary.
+# usage: run.sh HAKO_BINARY   (HAKO_KERNEL / HAKO_INITRD must point at the guest image)
+# Prints TAP.
+set -u
+HAKO=${1:?usage: run.sh HAKO_BINARY}
+HAKO=$(readlink -f "$HAKO")
+[ -n "${HAKO_KERNEL:-}" ] && [ -n "${HAKO_INITRD:-}" ] || { echo "Bail out! HAKO_KERNEL/HAKO_INITRD not set"; exit 1; }
+
+work=$(mktemp -d /tmp/hako-it.XXXXXX)
+export HAKO_ROOT=$work/state
+export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-$work/images}
+export HAKO_BOOT_TIMEOUT=${HAKO_BOOT_TIMEOUT:-60}
+n=0; failed=0
+
+cleanup() {
+  # Nothing of ours may outlive the suite.
+  pkill -KILL -f "hako-it-" 2>/dev/null
+  for p in $(pgrep -f "$work" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { n=$((n+1)); echo "ok $n - $1"; }
+not_ok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+# check NAME EXPECTED ACTUAL
+check() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "got:      $(printf %q "$3")"; fi; }
+hako() { "$HAKO" "$@"; }
+# Runs hako, captures stdout, stderr and exit code.
+runh() { out=$("$HAKO" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
+
+vm_procs() { pgrep -f "$1" | tr '\n' ' '; }
+
+# --- basics -------------------------------------------------------------------------------
+runh check; check "hako check succeeds here" 0 "$rc"
+runh version; check "hako version names the agent protocol" 1 "$(grep -c '^agent protocol: 1$' <<<"$out")"
+
+runh run --rm busybox echo hello from a microVM
+check "echo: stdout" "hello from a microVM" "$out"
+check "echo: exit code 0" 0 "$rc"
+check "echo: stderr empty" "" "$err"
+
+runh run --rm busybox sh -c 'exit 42'
+check "exit code is the container's" 42 "$rc"
+
+runh run --rm busybox sh -c 'echo to-out; echo to-err >&2'
+check "stdout stays stdout" "to-out" "$out"
+check "stderr stays stderr" "to-err" "$err"
+
+runh run --rm busybox /no/such/command
+check "missing command: exit 127" 127 "$rc"
+check "missing command: one-line error" 1 "$(grep -c . <<<"$err")"
+
+runh run --rm busybox /etc/passwd
+check "non-executable command: exit 126" 126 "$rc"
+
+# PID 1 of a PID namespace ignores signals it has no handler for, so a real fault it is.
+printf 'int main(void) { *(volatile int *)0 = 1; return 0; }\n' > "$work/segv.c"
+mkdir -p "$work/bin" && gcc -static -O0 -o "$work/bin/segv" "$work/segv.c"
+runh run --rm -v "$work/bin:/xbin:ro" busybox /xbin/segv
+check "killed by a signal (SIGSEGV): exit 139" 139 "$rc"
+
+runh run --rm -e FOO=bar -e 'SPACED=a b' busybox sh -c 'echo "$FOO|$SPACED"'
+check "env: -e" "bar|a b" "$out"
+
+runh run --rm -w /tmp busybox pwd
+check "cwd: -w" "/tmp" "$out"
+
+runh run --rm -u 1000:1001 busybox sh -c 'echo $(id -u):$(id -g)'
+check "user: -u UID:GID" "1000:1001" "$out"
+
+runh run --rm busybox sh -c 'echo $(id -u):$(cat /proc/1/cmdline | tr "\0" " ")'
+check "default user is root, process is PID 1" "0:sh -c echo \$(id -u):\$(cat /proc/1/cmdline | tr \"\\0\" \" \")" "$out"
+
+# --- stdin --------------------------------------------------------------------------------
+out=$(printf 'line1\nline2\n' | "$HAKO" run --rm -i busybox cat); rc=$?
+check "stdin: -i forwards data and EOF" "$(printf 'line1\nline2')" "$out"
+
+head -c 3000000 /dev/urandom > "$work/big"
+sum=$(sha256sum < "$work/big" | cut -d' ' -f1)
+out=$("$HAKO" run --rm -i busybox sha256sum < "$work/big" | cut -d' ' -f1)
+check "stdin: 3 MB round trip intact" "$sum" "$out"
+out=$("$HAKO" run --rm -i busybox cat < "$work/big" | sha256sum | cut -d' ' -f1)
+check "stdout: 3 MB round trip intact" "$sum" "$out"
+
+out=$(echo ignored | "$HAKO" run --rm busybox sh -c 'cat; echo done')
+check "no -i: the container's stdin is empty" "done" "$out"
+
+# --- tty ----------------------------------------------------------------------------------
+out=$(python3 "$(dirname "$0")/pty-run.py" 40 100 "$HAKO" run --rm -t -i busybox sh -c 'tty; stty size' | tr -d '\r' | grep -v '^hako: warning')
+check "tty: -t gives a pty with the caller's size" "$(printf '/dev/pts/0\n40 100')" "$out"
+out=$(python3 "$(dirname "$0")/pty-run.py" --resize 50x120 24 80 "$HAKO" run --rm -t -i busybox sh -c 'trap "stty size; exit 0" WINCH; echo ready; while :; do sleep 0.1; done' | tr -d '\r' | tail -1)
+check "tty: window resize reaches the container" "50 120" "$out"
+
+# --- signals ------------------------------------------------------------------------------
+mkdir -p "$work/sig"
+"$HAKO" run --rm -v "$work/sig:/sig" busybox sh -c 'trap "echo got-TERM; exit 3" TERM; touch /sig/ready; while :; do sleep 0.1; done' > "$work/sig/out" 2>&1 &
+pid=$!
+for _ in $(seq 300); do [ -e "$work/sig/ready" ] && break; sleep 0.1; done
+kill -TERM "$pid"; wait "$pid"; rc=$?
+check "SIGTERM to hako reaches the container (exit code)" 3 "$rc"
+check "SIGTERM to hako reaches the container (trap ran)" "got-TERM" "$(cat "$work/sig/out")"
+
+rm -f "$work/sig/ready"
+"$HAKO" run --rm -v "$work/sig:/sig" busybox sh -c 'trap "echo got-INT; exit 5" INT; touch /sig/ready; while :; do sleep 0.1; done' > "$work/sig/out" 2>&1 &
+pid=$!
+for _ in $(seq 300); do [ -e "$work/sig/ready" ] && break; sleep 0.1; done
+kill -INT "$pid"; wait "$pid"; rc=$?
+check "SIGINT to hako reaches the container" "5:got-INT" "$rc:$(cat "$work/sig/out")"
+
+# --- volumes and rootfs -------------------------------------------------------------------
+mkdir -p "$work/vol"; echo from-host > "$work/vol/in"
+runh run --rm -v "$work/vol:/data" busybox sh -c 'cat /data/in; echo from-guest > /data/out'
+check "rw volume: read" "from-host" "$out"
+check "rw volume: write lands on the host" "from-guest" "$(cat "$work/vol/out" 2>/dev/null)"
+
+runh run --rm -v "$work/vol:/data:ro" busybox sh -c 'cat /data/in; echo x > /data/in'
+check "ro volume: write fails" 1 "$([ "$rc" -ne 0 ] && echo 1 || echo 0)"
+check "ro volume: host file untouched" "from-host" "$(cat "$work/vol/in")"
+
+echo single > "$work/onefile"
+runh run --rm -v "$work/onefile:/etc/onefile:ro" busybox cat /etc/onefile
+check "file volume" "single" "$out"
+
+runh run --rm busybox sh -c 'echo scribble > /bin/newfile && rm /bin/ls && echo wrote'
+check "image rootfs is writable in the container" "wrote" "$out"
+check "image stays pristine on the host" "no-newfile:ls-present" \
+  "$([ -e "$HAKO_IMAGE_ROOT/busybox/rootfs/bin/newfile" ] && echo newfile || echo no-newfile):$([ -e "$HAKO_IMAGE_ROOT/busybox/rootfs/bin/ls" ] && echo ls-present || echo ls-gone)"
+
+# --- resources ----------------------------------------------------------------------------
+runh run --rm --cpus 2 --memory 256m busybox sh -c 'nproc; cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/cpu.max'
+check "--cpus/--memory size the VM and the cgroup" "$(printf '2\n268435456\n200000 100000')" "$out"
+
+# --- bundles ------------------------------------------------------------------------------
+b=$work/bundle; mkdir -p "$b"; cp -a "$HAKO_IMAGE_ROOT/busybox/rootfs" "$b/rootfs"
+(cd "$b" && crun spec >/dev/null 2>&1) || true
+python3 - "$b/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p))
+c["process"]["args"] = ["sh", "-c", "echo bundle-$(hostname); echo x > /written"]
+c["process"]["terminal"] = False
+c["hostname"] = "bundlehost"
+c["root"]["readonly"] = False
+json.dump(c, open(p, "w"))
+PY
+runh run --rm "$b"
+check "OCI bundle: runs its process" "bundle-bundlehost" "$out"
+check "OCI bundle: writes land in the bundle rootfs (like runc)" "x" "$(cat "$b/rootfs/written" 2>/dev/null)"
+echo '{"ociVersion": "1.0.2", "process": ' > "$work/badbundle.json"; mkdir -p "$work/bad/rootfs"; cp "$work/badbundle.json" "$work/bad/config.json"
+runh run --rm "$work/bad"
+check "malformed config.json: exit 125" 125 "$rc"
+check "malformed config.json: one-line error" 1 "$(grep -c . <<<"$err")"
+
+mkdir -p "$work/plainroot"; cp -a "$HAKO_IMAGE_ROOT/busybox/rootfs/." "$work/plainroot/"
+runh run --rm "$work/plainroot" echo plain
+check "plain rootfs directory as IMAGE" "plain" "$out"
+
+# --- bad input ----------------------------------------------------------------------------
+runh run --rm no-such-image echo x
+check "unknown image: exit 125" 125 "$rc"
+check "unknown image: one line" 1 "$(grep -c . <<<"$err")"
+runh run --rm -v /no/such/dir:/x busybox true
+check "missing volume source: exit 125 + message" "125:1" "$rc:$(grep -c 'does not exist' <<<"$err")"
+runh run --rm --memory lots busybox true
+check "bad --memory: exit 125" 125 "$rc"
+runh run --bogus busybox true
+check "unknown option: exit 125" 125 "$rc"
+runh run
+check "no image: exit 125" 125 "$rc"
+out=$(HAKO_KERNEL=/no/vmlinux "$HAKO" run --rm busybox true 2>&1); rc=$?
+check "no kernel: clear error" "125:1" "$rc:$(grep -c 'guest kernel /no/vmlinux not found' <<<"$out")"
+out=$(HAKO_QEMU=/no/qemu "$HAKO" run --rm busybox true 2>&1); rc=$?
+check "no QEMU: clear error" "125:1" "$rc:$(grep -c 'QEMU not found' <<<"$out")"
+# A kernel that panics (no init in the initrd): the VM dies, hako shows the console.
+printf 'bogus' | (cd "$work" && mkdir -p emptyinit && cd emptyinit && echo nothing > README && find . | cpio -o -H newc 2>/dev/null) > "$work/noinit.img"
+out=$(HAKO_INITRD=$work/noinit.img "$HAKO" run --rm busybox true 2>&1); rc=$?
+check "VM that fails to boot: error with console lines" "125:1:1" "$rc:$(grep -c 'VM exited while booting' <<<"$out"):$(grep -c 'last console lines' <<<"$out")"
+# An init that never answers: the agent timeout fires.
+mkdir -p "$work/sleepinit/bin"; cp /bin/busybox "$work/sleepinit/bin/busybox"
+printf '#!/bin/busybox sh\n/bin/busybox sleep 1000\n' > "$work/sleepinit/init"; chmod +x "$work/sleepinit/init"
+(cd "$work/sleepinit" && find . | cpio -o -H newc 2>/dev/null) > "$work/sleepinit.img"
+out=$(HAKO_BOOT_TIMEOUT=4 HAKO_INITRD=$work/sleepinit.img "$HAKO" run --rm busybox true 2>&1); rc=$?
+check "agent that never answers: timeout error" "125:1" "$rc:$(grep -c 'did not answer within 4 s' <<<"$out")"
+check "nothing left behind after failed boots" "" "$(ls "$HAKO_ROOT" 2>/dev/null)$(vm_procs "$HAKO_ROOT")"
+
+# --- state, names, cleanup ----------------------------------------------------------------
+runh run --name keepme busybox sh -c 'exit 7'
+check "without --rm the record is kept" "exited:7" "$(cat "$HAKO_ROOT/keepme/status"):$(cat "$HAKO_ROOT/keepme/exit_code")"
+runh run --name keepme busybox true
+check "a kept name cannot be reused" "125:1" "$rc:$(grep -c "already in use" <<<"$err")"
+runh ps; check "hako ps lists it" 1 "$(grep -c '^keepme  *exited  *7' <<<"$out")"
+runh rm keepme; check "hako rm removes it" "0:" "$rc:$(ls "$HAKO_ROOT")"
+runh rm keepme; check "hako rm of an unknown id fails" 1 "$rc"
+
+runh run --rm --name 'bad/name' busybox true
+check "invalid --name: exit 125" 125 "$rc"
+
+rm -f "$work/sig/ready"
+"$HAKO" run --rm --name victim -v "$work/sig:/sig" busybox sh -c 'touch /sig/ready; sleep 1000' >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 300); do [ -e "$work/sig/ready" ] && break; sleep 0.1; done
+before=$(vm_procs "$HAKO_ROOT/victim")
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+for _ in $(seq 50); do [ -z "$(vm_procs "$HAKO_ROOT/victim")" ] && break; sleep 0.1; done
+check "kill -9 of hako: the VM and virtiofsd had been running" 1 "$([ -n "$before" ] && echo 1 || echo 0)"
+check "kill -9 of hako: no QEMU or virtiofsd left" "" "$(vm_procs "$HAKO_ROOT/victim")"
+check "kill -9 of hako: no mount left" 0 "$(grep -c "$work" /proc/self/mountinfo)"
+runh run --rm --name victim busybox echo reborn
+check "kill -9 of hako: the name is usable again" "0:reborn" "$rc:$out"
+
+# --- concurrency --------------------------------------------------------------------------
+"$HAKO" run --rm busybox sh -c 'sleep 0.5; echo first' > "$work/c1" 2>&1 &
+p1=$!
+"$HAKO" run --rm busybox sh -c 'sleep 0.5; echo second' > "$work/c2" 2>&1 &
+p2=$!
+wait "$p1"; r1=$?; wait "$p2"; r2=$?
+check "two concurrent runs: both succeed" "0:0" "$r1:$r2"
+check "two concurrent runs: outputs do not mix" "first:second" "$(cat "$work/c1"):$(cat "$work/c2")"
+
+# --- agent robustness (raw frames against a real guest agent) ----------------------------
+if [ -n "${HAKO_AGENT_PROBE:-}" ]; then
+  out=$("$HAKO_AGENT_PROBE" 2>&1); rc=$?
+  check "agent survives malformed frames, bad messages, unknown methods" 0 "$rc"
+  [ "$rc" = 0 ] || echo "$out" | sed 's/^/#   /'
+fi
+
+check "no VM processes left at the end" "" "$(vm_procs "$HAKO_ROOT")"
+check "state root empty at the end" "" "$(ls "$HAKO_ROOT" 2>/dev/null)"
+
+echo "1..$n"
+echo "# $((n-failed)) passed, $failed failed"
+[ "$failed" = 0 ]
