@@ -51,7 +51,8 @@ static int init_protect_crun(void)
 {
         if (mount(AGENT_CRUN_PATH, AGENT_CRUN_PATH, NULL, MS_BIND, NULL) < 0)
                 return negative_errno();
-        if (mount(NULL, AGENT_CRUN_PATH, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        if (mount(NULL, AGENT_CRUN_PATH, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                  NULL) < 0)
                 return negative_errno();
         return 0;
 }

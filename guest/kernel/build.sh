@@ -25,7 +25,8 @@ if [ -f "$out/vmlinux" ]; then
     exit 0
 fi
 
-work="$cache/kernel-build/$key"
+# One work tree per source version: a changed fragment rebuilds only what the change touches.
+work="$cache/kernel-build/src-$src_ver"
 mkdir -p "$work"
 exec 9>"$work.lock"
 flock 9
