@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "ttrpc.h"
@@ -150,25 +150,6 @@ static int crun_check(int status, const char *log_path, struct agent_crun_error 
         return -EIO;
 }
 
-static int write_file(const char *path, const char *data, size_t len)
-{
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-        if (fd < 0)
-                return negative_errno();
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                data += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 static int read_pid_file(const char *path, pid_t *ret_pid)
 {
         char buf[32];
@@ -187,23 +168,6 @@ static int read_pid_file(const char *path, pid_t *ret_pid)
                 return -EINVAL;
         *ret_pid = (pid_t)v;
         return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)ftw;
-        if (flag == FTW_DP || flag == FTW_D)
-                (void)rmdir(path);
-        else
-                (void)unlink(path);
-        return 0;
-}
-
-/* FTW_MOUNT: never descend into a mount that failed to come off (a bind of the shared image). */
-static void rm_rf(const char *path)
-{
-        (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static bool safe_source(const char *s)
@@ -350,7 +314,47 @@ static void container_cleanup_bundle(struct agent_container *c)
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", c->bundle);
         if (c->rootfs_mounted && umount2(rootfs, MNT_DETACH) == 0)
                 c->rootfs_mounted = false;
-        rm_rf(c->bundle);
+        /* base rm_rf never crosses into another filesystem (a rootfs mount that failed to come off). */
+        (void)rm_rf(c->bundle);
+}
+
+/* Runs a crun command that starts a process (create, exec --detach) on the prepared stdio, then
+ * collects what it leaves behind: the pty master for a terminal, and the pid file. argv holds n
+ * entries and has room for three more. *ret_spawned says whether crun itself succeeded. */
+static int crun_launch(const char *what, char **argv, int n, const char *id, struct stdio_set *s,
+                       bool terminal, unsigned rows, unsigned columns, const char *pid_path, pid_t *ret_pid,
+                       bool *ret_spawned, struct agent_crun_error *err)
+{
+        const char *log_path = argv[2] + strlen("--log=file:");
+        uint64_t t0 = now_ms();
+        int r;
+
+        if (terminal) {
+                argv[n++] = "--console-socket";
+                argv[n++] = s->console_path;
+        }
+        argv[n++] = (char *)id;
+        argv[n] = NULL;
+        (void)unlink(pid_path);
+        r = crun_spawn(argv, s->child[0], s->child[1], s->child[2]);
+        log_debug("crun %s %s: %llu ms", what, id, (unsigned long long)(now_ms() - t0));
+        r = crun_check(r, log_path, err);
+        if (r < 0)
+                return r;
+        *ret_spawned = true;
+        for (int i = 0; i < 3; i++)
+                s->child[i] = safe_close(s->child[i]);
+        if (terminal) {
+                r = stdio_receive_console(s, rows, columns);
+                if (r < 0) {
+                        set_error(err, TTRPC_INTERNAL, "receiving the pty from crun: %s", strerror(-r));
+                        return r;
+                }
+        }
+        r = read_pid_file(pid_path, ret_pid);
+        if (r < 0)
+                set_error(err, TTRPC_INTERNAL, "reading crun's pid file: %s", strerror(-r));
+        return r;
 }
 
 int agent_container_create(const char *id, const char *oci_spec, const char *rootfs_source, bool overlay,
@@ -362,7 +366,6 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
         struct stdio_set s;
         char path[200], log_path[200], pid_path[200];
         pid_t pid;
-        uint64_t t0;
         int r;
 
         r = agent_container_add(id, &c);
@@ -392,7 +395,7 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
                 goto fail;
         }
         snprintf(path, sizeof(path), "%s/config.json", c->bundle);
-        r = write_file(path, oci_spec, strlen(oci_spec));
+        r = write_file_atomic(path, oci_spec, strlen(oci_spec), 0600);
         if (r < 0) {
                 set_error(err, TTRPC_INTERNAL, "writing config.json: %s", strerror(-r));
                 goto fail;
@@ -400,43 +403,17 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
         snprintf(log_path, sizeof(log_path), "--log=file:%s/crun.log", c->bundle);
         snprintf(pid_path, sizeof(pid_path), "%s/pid", c->bundle);
         {
-                char *argv[16];
-                int n = 0;
-                argv[n++] = "crun";
-                argv[n++] = "--root=" CRUN_ROOT;
-                argv[n++] = log_path;
-                argv[n++] = "--log-format=json";
-                argv[n++] = "create";
-                argv[n++] = "--bundle";
-                argv[n++] = c->bundle;
-                argv[n++] = "--pid-file";
-                argv[n++] = pid_path;
-                if (terminal) {
-                        argv[n++] = "--console-socket";
-                        argv[n++] = s.console_path;
-                }
-                argv[n++] = (char *)id;
-                argv[n] = NULL;
-                t0 = now_ms();
-                r = crun_spawn(argv, s.child[0], s.child[1], s.child[2]);
-                log_debug("crun create %s: %llu ms", id, (unsigned long long)(now_ms() - t0));
-        }
-        r = crun_check(r, log_path + strlen("--log=file:"), err);
-        if (r < 0)
-                goto fail;
-        for (int i = 0; i < 3; i++)
-                s.child[i] = safe_close(s.child[i]);
-        if (terminal) {
-                r = stdio_receive_console(&s, rows, columns);
+                char *argv[16] = {"crun",   "--root=" CRUN_ROOT, log_path,  "--log-format=json",
+                                  "create", "--bundle",          c->bundle, "--pid-file",
+                                  pid_path};
+                bool spawned = false;
+                r = crun_launch("create", argv, 9, id, &s, terminal, rows, columns, pid_path, &pid, &spawned,
+                                err);
                 if (r < 0) {
-                        set_error(err, TTRPC_INTERNAL, "receiving the pty from crun: %s", strerror(-r));
-                        goto fail_delete;
+                        if (spawned)
+                                goto fail_delete;
+                        goto fail;
                 }
-        }
-        r = read_pid_file(pid_path, &pid);
-        if (r < 0) {
-                set_error(err, TTRPC_INTERNAL, "reading crun's pid file: %s", strerror(-r));
-                goto fail_delete;
         }
         r = agent_process_add(c, "", pid, terminal, s.ours[0], s.ours[1], terminal ? -1 : s.ours[2], &p);
         if (r < 0) {
@@ -512,7 +489,6 @@ int agent_container_exec(struct agent_container *c, const char *exec_id, const c
         struct stdio_set s;
         char json_path[200], pid_path[200], log_path[220];
         struct agent_process *p;
-        uint64_t t0;
         pid_t pid;
         int r;
 
@@ -532,52 +508,22 @@ int agent_container_exec(struct agent_container *c, const char *exec_id, const c
         snprintf(json_path, sizeof(json_path), "%s/exec-%s.json", c->bundle, exec_id);
         snprintf(pid_path, sizeof(pid_path), "%s/exec-%s.pid", c->bundle, exec_id);
         snprintf(log_path, sizeof(log_path), "--log=file:%s/exec-%s.log", c->bundle, exec_id);
-        r = write_file(json_path, process_json, strlen(process_json));
+        r = write_file_atomic(json_path, process_json, strlen(process_json), 0600);
         if (r < 0) {
                 set_error(err, TTRPC_INTERNAL, "writing process spec: %s", strerror(-r));
                 goto out;
         }
         {
-                char *argv[20];
-                int n = 0;
-                argv[n++] = "crun";
-                argv[n++] = "--root=" CRUN_ROOT;
-                argv[n++] = log_path;
-                argv[n++] = "--log-format=json";
-                argv[n++] = "exec";
-                argv[n++] = "--detach";
-                argv[n++] = "--process";
-                argv[n++] = json_path;
-                argv[n++] = "--pid-file";
-                argv[n++] = pid_path;
-                if (terminal) {
+                char *argv[20] = {"crun",     "--root=" CRUN_ROOT, log_path,  "--log-format=json", "exec",
+                                  "--detach", "--process",         json_path, "--pid-file",        pid_path};
+                int n = 10;
+                bool spawned = false;
+                if (terminal)
                         argv[n++] = "--tty";
-                        argv[n++] = "--console-socket";
-                        argv[n++] = s.console_path;
-                }
-                argv[n++] = c->id;
-                argv[n] = NULL;
-                (void)unlink(pid_path);
-                t0 = now_ms();
-                r = crun_spawn(argv, s.child[0], s.child[1], s.child[2]);
-                log_debug("crun exec %s/%s: %llu ms", c->id, exec_id, (unsigned long long)(now_ms() - t0));
-        }
-        r = crun_check(r, log_path + strlen("--log=file:"), err);
-        if (r < 0)
-                goto out;
-        for (int i = 0; i < 3; i++)
-                s.child[i] = safe_close(s.child[i]);
-        if (terminal) {
-                r = stdio_receive_console(&s, rows, columns);
-                if (r < 0) {
-                        set_error(err, TTRPC_INTERNAL, "receiving the pty from crun: %s", strerror(-r));
+                r = crun_launch("exec", argv, n, c->id, &s, terminal, rows, columns, pid_path, &pid, &spawned,
+                                err);
+                if (r < 0)
                         goto out;
-                }
-        }
-        r = read_pid_file(pid_path, &pid);
-        if (r < 0) {
-                set_error(err, TTRPC_INTERNAL, "reading crun's pid file: %s", strerror(-r));
-                goto out;
         }
         r = agent_process_add(c, exec_id, pid, terminal, s.ours[0], s.ours[1], terminal ? -1 : s.ours[2], &p);
         if (r < 0) {

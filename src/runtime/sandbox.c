@@ -16,6 +16,7 @@
 #include "log.h"
 #include "macro.h"
 #include "timeutil.h"
+#include "vsock.h"
 #include "state.h"
 
 #define AGENT_CALL_TIMEOUT_MS 30000
@@ -48,6 +49,18 @@ static void boot_failure(struct sandbox *sb, const char *what, char **ret_error)
         set_error(ret_error, "%s%s%s%s%s", what, qerr && *qerr ? "\nhypervisor said:\n" : "",
                   qerr && *qerr ? qerr : "", tail && *tail ? "\nlast console lines:\n" : "",
                   tail && *tail ? tail : "");
+}
+
+/* HAKO_AGENT_TRANSPORT=serial|vsock|auto (default auto: vsock when /dev/vhost-vsock works). */
+static bool use_vsock(void)
+{
+        const char *t = getenv("HAKO_AGENT_TRANSPORT");
+
+        if (t && !strcmp(t, "serial"))
+                return false;
+        if (t && !strcmp(t, "vsock"))
+                return true;
+        return hv_vhost_vsock_usable();
 }
 
 int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char **ret_error)
@@ -103,13 +116,20 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 goto fail;
         }
 
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-                r = negative_errno();
-                goto fail;
+        /* The agent channel: vsock where the host has vhost-vsock, else a virtio-serial port whose
+         * host end is one side of a socketpair handed to QEMU. */
+        bool vsock = use_vsock();
+        uint32_t cid = vsock ? vsock_pick_cid() : 0;
+        sp[0] = sp[1] = -1;
+        if (!vsock) {
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+                        r = negative_errno();
+                        goto fail;
+                }
+                sb->agent_fd = sp[0];
+                /* Non-blocking: a guest that stops reading makes writes time out, not hang. */
+                fd_set_nonblock(sb->agent_fd, 1);
         }
-        sb->agent_fd = sp[0];
-        /* Non-blocking: a guest that stops reading makes writes time out instead of hang. */
-        fd_set_nonblock(sb->agent_fd, 1);
         if (asprintf(&console, "%s/console.log", sb->state_dir) < 0) {
                 safe_close(sp[1]);
                 r = -ENOMEM;
@@ -126,6 +146,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
             .vcpus = cfg->vcpus,
             .memory_mib = cfg->memory_mib,
             .agent_fd = sp[1],
+            .vsock_cid = cid,
             .virtiofs_socket = sb->vfsd.socket_path,
             .virtiofs_tag = HAKO_SHARED_TAG,
             .console_log = console,
@@ -145,6 +166,18 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 goto fail;
         }
         sb->t_vm_spawned = mono_ms();
+
+        if (vsock) {
+                r = vsock_connect_wait(cid, HAKO_AGENT_VSOCK_PORT, sb->vm->pidfd, cfg->boot_timeout_ms);
+                if (r < 0) {
+                        boot_failure(sb,
+                                     r == -ETIMEDOUT ? "the guest agent did not listen on vsock in time"
+                                                     : "cannot connect to the guest agent over vsock",
+                                     ret_error);
+                        goto fail;
+                }
+                sb->agent_fd = r;
+        }
 
         r = agent_client_init(&sb->agent, sb->agent_fd, sb->vm->pidfd);
         if (r < 0)
