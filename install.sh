@@ -7,6 +7,7 @@ prefix=${PREFIX:-/usr/local}
 [ "$(id -u)" = 0 ] || { echo "install.sh: run as root (hako needs it for VMs and mounts)" >&2; exit 1; }
 
 bash scripts/deps.sh
+bash guest/crun/build.sh || echo "install.sh: static crun not built; the initrd uses Debian's crun"
 meson setup build --prefix "$prefix" --buildtype release >/dev/null 2>&1 || meson setup --reconfigure build --prefix "$prefix" --buildtype release >/dev/null
 ninja -C build
 bash guest/kernel/build.sh

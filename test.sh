@@ -7,6 +7,10 @@ cd "$(dirname "$0")"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (VMs, mounts)" >&2; exit 1; }
 
 bash scripts/deps.sh
+# Guest pieces built outside the tree and cached (the first run pays ~5-18 min for the kernel):
+# a static crun (falls back to Debian's dynamic one if it cannot be built), then the kernel.
+bash guest/crun/build.sh || echo "test.sh: static crun not built; the initrd uses Debian's crun"
+bash guest/kernel/build.sh
 setup() { # dir, extra args...
   local dir=$1; shift
   [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
@@ -17,7 +21,6 @@ setup build
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dguest=false
 ninja -C build
 ninja -C build-asan
-bash guest/kernel/build.sh
 
 export HAKO_KERNEL=$(bash guest/kernel/build.sh --print-path)
 export HAKO_INITRD=$PWD/build/guest/initrd.img

@@ -14,7 +14,12 @@ if [ $# -lt 2 ]; then
 fi
 agent=$1
 output=$2
-crun=${3:-/usr/bin/crun}
+# Default: the static crun of guest/crun/build.sh when it has been built, else Debian's.
+crun=${3:-}
+if [ -z "$crun" ]; then
+	static=$(bash "$(dirname "$0")/../crun/build.sh" --print-path 2>/dev/null || true)
+	if [ -n "$static" ] && [ -x "$static" ]; then crun=$static; else crun=/usr/bin/crun; fi
+fi
 epoch=${SOURCE_DATE_EPOCH:-0}
 
 [ -x "$agent" ] || { echo "$0: agent binary $agent not found" >&2; exit 1; }
@@ -67,9 +72,12 @@ add_file() {
 
 # ldd lines: "libx.so.1 => /path (0x...)", "/lib64/ld-linux-x86-64.so.2 (0x...)", "linux-vdso.so.1 (...)".
 # A static agent has none ("not a dynamic executable"); a dynamic one needs its own as well.
-libs=$({ ldd "$crun"; ldd "$agent" 2>/dev/null || true; } |
+libs=$({ ldd "$crun" 2>/dev/null || true; ldd "$agent" 2>/dev/null || true; } |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
-[ -n "$libs" ] || { echo "$0: ldd found no libraries for $crun" >&2; exit 1; }
+if [ -z "$libs" ] && ! file "$crun" | grep -q "statically linked"; then
+	echo "$0: ldd found no libraries for $crun" >&2
+	exit 1
+fi
 for lib in $libs; do
 	add_file "$lib"
 done
