@@ -44,7 +44,8 @@ echo "runs: $rel, failures: $fails, hangs: $hangs"
 echo
 echo "## idle sandbox memory: hako run busybox sleep 1000 (128 MiB guest RAM)"
 mkdir -p "$work/ready"
-"$hako" run --rm --name idlebench -v "$work/ready:/r" busybox sh -c 'touch /r/ok; exec sleep 1000' >/dev/null 2>&1 &
+# PID 1 of the container ignores SIGTERM without a handler (as under Docker), hence the trap.
+"$hako" run --rm --name idlebench -v "$work/ready:/r" busybox sh -c 'trap "exit 0" TERM; touch /r/ok; sleep 1000 & wait' >/dev/null 2>&1 &
 hpid=$!
 for _ in $(seq 600); do [ -e "$work/ready/ok" ] && break; sleep 0.1; done
 sleep 3 # let the guest settle
@@ -53,7 +54,7 @@ q=0; v=0
 for p in $(pgrep -f "hako-idlebench"); do q=$((q + $(pss "$p"))); done
 for p in $(pgrep -f "$work/state/idlebench/shared"); do v=$((v + $(pss "$p"))); done
 h=$(pss "$hpid")
-echo "PSS: QEMU $((q/1024)) MB, virtiofsd $((v/1024)) MB, hako $((h/1024)) MB, total $(((q+v+h)/1024)) MB"
+echo "PSS: QEMU $((q/1024)) MB, virtiofsd $((v/1024)) MB, hako $((h/1024)) MB ($h kB), total $(((q+v+h)/1024)) MB"
 kill -TERM "$hpid"; wait "$hpid" 2>/dev/null || true
 
 echo
