@@ -25,8 +25,9 @@
 
 /* Containers through crun: bundle, rootfs, stdio, and crun create/start/exec/delete. */
 
-#define CRUN      AGENT_CRUN_PATH
-#define CRUN_ROOT "/run/crun"
+#define CRUN          AGENT_CRUN_PATH
+#define CRUN_ROOT     "/run/crun"
+#define CRUN_ROOT_ARG "--root=/run/crun"
 
 static uint64_t now_ms(void)
 {
@@ -42,7 +43,8 @@ static void set_error(struct agent_crun_error *err, int code, const char *fmt, .
 
         err->code = code;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        vsnprintf(err->message, sizeof(err->message), fmt,
+                  ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
         va_end(ap);
 }
 
@@ -365,7 +367,7 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
         struct agent_process *p;
         struct stdio_set s;
         char path[200], log_path[200], pid_path[200];
-        pid_t pid;
+        pid_t pid = 0;
         int r;
 
         r = agent_container_add(id, &c);
@@ -403,8 +405,8 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
         snprintf(log_path, sizeof(log_path), "--log=file:%s/crun.log", c->bundle);
         snprintf(pid_path, sizeof(pid_path), "%s/pid", c->bundle);
         {
-                char *argv[16] = {"crun",   "--root=" CRUN_ROOT, log_path,  "--log-format=json",
-                                  "create", "--bundle",          c->bundle, "--pid-file",
+                char *argv[16] = {"crun",   CRUN_ROOT_ARG, log_path,  "--log-format=json",
+                                  "create", "--bundle",    c->bundle, "--pid-file",
                                   pid_path};
                 bool spawned = false;
                 r = crun_launch("create", argv, 9, id, &s, terminal, rows, columns, pid_path, &pid, &spawned,
@@ -426,7 +428,7 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
         return 0;
 
 fail_delete : {
-        char *argv[] = {"crun", "--root=" CRUN_ROOT, "delete", "--force", (char *)id, NULL};
+        char *argv[] = {"crun", CRUN_ROOT_ARG, "delete", "--force", (char *)id, NULL};
         (void)crun_spawn(argv, -1, -1, -1);
 }
 fail:
@@ -459,7 +461,7 @@ static int start_via_fifo(const char *id)
 int agent_container_start(struct agent_container *c, struct agent_crun_error *err)
 {
         char log_path[200];
-        char *argv[] = {"crun", "--root=" CRUN_ROOT, log_path, "--log-format=json", "start", c->id, NULL};
+        char *argv[] = {"crun", CRUN_ROOT_ARG, log_path, "--log-format=json", "start", c->id, NULL};
         uint64_t t0 = now_ms();
         int r;
 
@@ -489,7 +491,7 @@ int agent_container_exec(struct agent_container *c, const char *exec_id, const c
         struct stdio_set s;
         char json_path[200], pid_path[200], log_path[220];
         struct agent_process *p;
-        pid_t pid;
+        pid_t pid = 0;
         int r;
 
         if (agent_process_find(c, exec_id)) {
@@ -514,8 +516,8 @@ int agent_container_exec(struct agent_container *c, const char *exec_id, const c
                 goto out;
         }
         {
-                char *argv[20] = {"crun",     "--root=" CRUN_ROOT, log_path,  "--log-format=json", "exec",
-                                  "--detach", "--process",         json_path, "--pid-file",        pid_path};
+                char *argv[20] = {"crun",     CRUN_ROOT_ARG, log_path,  "--log-format=json", "exec",
+                                  "--detach", "--process",   json_path, "--pid-file",        pid_path};
                 int n = 10;
                 bool spawned = false;
                 if (terminal)
@@ -549,7 +551,7 @@ static bool container_all_exited(struct agent_container *c)
 
 void agent_container_remove(struct agent_container *c)
 {
-        char *argv[] = {"crun", "--root=" CRUN_ROOT, "delete", "--force", c->id, NULL};
+        char *argv[] = {"crun", CRUN_ROOT_ARG, "delete", "--force", c->id, NULL};
         struct agent_process *init = agent_process_find(c, "");
 
         /* A created but never started init sits in crun's exec fifo; SIGKILL ends it all the same. */
@@ -558,7 +560,7 @@ void agent_container_remove(struct agent_container *c)
                 for (int i = 0; i < 300 && !container_all_exited(c); i++) {
                         agent_process_reap();
                         if (!container_all_exited(c))
-                                nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+                                nanosleep(&(struct timespec){.tv_nsec = 10L * 1000 * 1000}, NULL);
                 }
         }
         (void)init;

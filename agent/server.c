@@ -25,13 +25,13 @@
 enum pending_kind { PENDING_WAIT, PENDING_READ_OUT, PENDING_READ_ERR, PENDING_WRITE };
 
 struct pending {
-        bool used;
-        uint32_t stream_id;
-        enum pending_kind kind;
         struct agent_process *process;
-        uint32_t len;  /* reads: most bytes to return */
         uint8_t *data; /* writes: a copy, the request's arena is reused */
         size_t data_len;
+        uint32_t stream_id;
+        uint32_t len; /* reads: most bytes to return */
+        enum pending_kind kind;
+        bool used;
 };
 
 static struct pending pending[HAKO_MAX_PENDING];
@@ -682,7 +682,7 @@ static void transport_detach(bool retry)
         connection_reset();
         if (conn_serial && retry) {
                 /* A disconnected port keeps reporting HUP: look again later instead of spinning. */
-                struct itimerspec its = {.it_value.tv_nsec = 50 * 1000 * 1000};
+                struct itimerspec its = {.it_value.tv_nsec = 50L * 1000 * 1000};
                 timerfd_settime(timer_fd, 0, &its, NULL);
                 return;
         }

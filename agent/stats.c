@@ -60,7 +60,7 @@ static void io_totals(const char *buf, uint64_t *rbytes, uint64_t *wbytes)
 
 int agent_stats_read(pid_t pid, struct agent_stats *ret_stats)
 {
-        char path[64], buf[4096], dir[300], *line;
+        char path[64], buf[4096] = "", dir[300], *line;
         struct agent_stats st = {0};
         int r;
 

@@ -62,7 +62,7 @@ int agent_transport_open_serial(int *ret_fd)
                         if (errno != ENOENT && errno != ENXIO)
                                 return negative_errno();
                 }
-                nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
+                nanosleep(&(struct timespec){.tv_nsec = 5L * 1000 * 1000}, NULL);
         }
         return -ETIMEDOUT;
 }

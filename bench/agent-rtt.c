@@ -40,7 +40,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "agent-rtt: cannot boot: %s\n", err ? err : "?");
                 return 1;
         }
-        arena_init(&a, 64 * 1024);
+        arena_init(&a, (size_t)64 * 1024);
         for (int i = 0; i < n; i++) {
                 Hako__Agent__V1__HealthRequest req = HAKO__AGENT__V1__HEALTH_REQUEST__INIT;
                 ProtobufCMessage *resp;

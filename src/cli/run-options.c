@@ -54,7 +54,7 @@ static int parse_volume(const char *arg, struct container_opts *c, char **ret_er
         mode = strchr(ctr, ':');
         if (mode)
                 *mode++ = 0;
-        if (mode && strcmp(mode, "ro") && strcmp(mode, "rw"))
+        if (mode && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
                 return fail(ret_error, "invalid volume '%s': mode must be ro or rw", arg);
         if (host[0] != '/' || ctr[0] != '/')
                 return fail(ret_error, "invalid volume '%s': both paths must be absolute", arg);
@@ -180,7 +180,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                         o.tty = true;
                         break;
                 case OPT_MACHINE:
-                        if (strcmp(optarg, "microvm") && strcmp(optarg, "pc"))
+                        if (strcmp(optarg, "microvm") != 0 && strcmp(optarg, "pc") != 0)
                                 r = fail(ret_error, "invalid --machine '%s': microvm or pc", optarg);
                         o.machine = optarg;
                         break;

@@ -130,7 +130,7 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
 
         if (!cfg->kernel || !cfg->initrd || !cfg->console_log)
                 return -EINVAL;
-        if (cfg->machine && strcmp(cfg->machine, "microvm") && strcmp(cfg->machine, "pc"))
+        if (cfg->machine && strcmp(cfg->machine, "microvm") != 0 && strcmp(cfg->machine, "pc") != 0)
                 return -EOPNOTSUPP;
         if (cfg->vcpus < 1 || cfg->vcpus > 64 || cfg->memory_mib < 64)
                 return -ERANGE;

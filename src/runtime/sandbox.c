@@ -191,7 +191,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 Hako__Agent__V1__HealthRequest hreq = HAKO__AGENT__V1__HEALTH_REQUEST__INIT;
                 ProtobufCMessage *resp = NULL;
                 _cleanup_free_ char *rerr = NULL;
-                r = arena_init(&a, 64 * 1024);
+                r = arena_init(&a, (size_t)64 * 1024);
                 if (r < 0)
                         goto fail;
                 r = agent_call(&sb->agent, "Health", &hreq.base,

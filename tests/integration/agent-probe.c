@@ -144,7 +144,8 @@ int main(void)
                 uint8_t hdr[TTRPC_HEADER_SIZE];
                 uint32_t big_id = s += 2;
                 ttrpc_header_pack(hdr, (uint32_t)big, big_id, TTRPC_TYPE_REQUEST, 0);
-                r = (int)write(fd, hdr, sizeof(hdr));
+                if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr))
+                        big = 0;
                 for (size_t off = 0; junk && off < big;) {
                         struct pollfd p = {.fd = fd, .events = POLLOUT};
                         poll(&p, 1, 1000);
