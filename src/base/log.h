@@ -10,6 +10,9 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 void log_set_prefix(const char *prefix);
+/* Sends messages to fd instead of stderr, as runc's --log does: one line each, logrus style
+ * (`time=... level=... msg=...`), or one JSON object each when json is set. fd < 0: stderr. */
+void log_set_output(int fd, bool json);
 
 /* Logs and returns r (negative), so a boundary can `return log_error_errno(r, ...)`. %m prints
  * strerror(-r). */

@@ -8,6 +8,8 @@ struct global_options {
         enum hv_accel accel;
         int boot_timeout_ms;
         bool debug;
+        int log_fd; /* --log FILE, -1: stderr */
+        bool log_json;
 };
 
 int cmd_run(int argc, char **argv, const struct global_options *g);
@@ -15,3 +17,20 @@ int cmd_check(int argc, char **argv, const struct global_options *g);
 int cmd_version(int argc, char **argv, const struct global_options *g);
 int cmd_rm(int argc, char **argv, const struct global_options *g);
 int cmd_ps(int argc, char **argv, const struct global_options *g);
+
+/* The OCI runtime (runc-compatible) commands, oci-*.c. */
+int cmd_oci_create(int argc, char **argv, const struct global_options *g);
+int cmd_oci_start(int argc, char **argv, const struct global_options *g);
+int cmd_oci_state(int argc, char **argv, const struct global_options *g);
+int cmd_oci_kill(int argc, char **argv, const struct global_options *g);
+int cmd_oci_delete(int argc, char **argv, const struct global_options *g);
+int cmd_oci_list(int argc, char **argv, const struct global_options *g);
+int cmd_oci_spec(int argc, char **argv, const struct global_options *g);
+int cmd_oci_features(int argc, char **argv, const struct global_options *g);
+int cmd_oci_pause(int argc, char **argv, const struct global_options *g);
+int cmd_oci_resume(int argc, char **argv, const struct global_options *g);
+int cmd_oci_run(int argc, char **argv, const struct global_options *g);
+int cmd_oci_ps(int argc, char **argv, const struct global_options *g);
+int cmd_oci_unsupported(int argc, char **argv, const struct global_options *g);
+/* Whether `hako run ARGS` is the OCI run (it names a bundle with -b/--bundle). */
+bool oci_run_wanted(int argc, char **argv);

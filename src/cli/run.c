@@ -53,21 +53,6 @@ static int tty_raw(void)
         return 0;
 }
 
-static int make_signalfd(sigset_t *ret_old)
-{
-        sigset_t set;
-
-        sigemptyset(&set);
-        for (int s = 1; s < SIGRTMIN; s++)
-                if (s != SIGKILL && s != SIGSTOP && s != SIGSEGV && s != SIGBUS && s != SIGILL &&
-                    s != SIGFPE && s != SIGABRT && s != SIGTRAP && s != SIGSYS && s != SIGTSTP &&
-                    s != SIGTTIN && s != SIGTTOU && s != SIGCONT)
-                        sigaddset(&set, s);
-        if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
-                return negative_errno();
-        return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 static int create_container(struct sandbox *sb, const char *id, json_t *spec, bool overlay, bool ro,
                             const struct run_options *o, int *ret_exit, char **ret_error)
 {
@@ -142,7 +127,7 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
                 spec = spec_default();
                 rootfs_host = strdup(img.rootfs);
                 if (!spec || !rootfs_host) {
-                        r = log_error_errno(-ENOMEM, "Out of memory");
+                        log_error_errno(-ENOMEM, "Out of memory");
                         goto out;
                 }
                 /* An image stays pristine: writes go to an overlay on the guest's tmpfs. */
@@ -167,7 +152,7 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
 
         vshares = calloc(n_shares + 1, sizeof(*vshares));
         if (!vshares) {
-                r = log_error_errno(-ENOMEM, "Out of memory");
+                log_error_errno(-ENOMEM, "Out of memory");
                 goto out;
         }
         /* The image is shared read-only when an overlay takes the writes: the guest cannot touch it. */
@@ -176,7 +161,7 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         for (size_t i = 0; i < n_shares; i++)
                 vshares[i + 1] = (struct virtiofsd_share){shares[i].host, shares[i].name, shares[i].readonly};
 
-        sfd = make_signalfd(&oldmask);
+        sfd = relay_signalfd(&oldmask);
         if (sfd < 0) {
                 log_error_errno(sfd, "Failed to set up signal handling: %m");
                 goto out;

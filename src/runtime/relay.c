@@ -203,6 +203,23 @@ static void resize(struct relay *r)
         agent_call_async(r->o->agent, "TtyWinResize", &req.base, NULL, on_ignore, r);
 }
 
+int relay_signalfd(sigset_t *ret_old)
+{
+        sigset_t set;
+        int fd;
+
+        sigemptyset(&set);
+        for (int s = 1; s < SIGRTMIN; s++)
+                if (s != SIGKILL && s != SIGSTOP && s != SIGSEGV && s != SIGBUS && s != SIGILL &&
+                    s != SIGFPE && s != SIGABRT && s != SIGTRAP && s != SIGSYS && s != SIGTSTP &&
+                    s != SIGTTIN && s != SIGTTOU && s != SIGCONT)
+                        sigaddset(&set, s);
+        if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
+                return negative_errno();
+        fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        return fd < 0 ? negative_errno() : fd;
+}
+
 int relay_run(const struct relay_opts *o, int *ret_exit_code)
 {
         struct relay r = {.o = o, .in_eof = o->in_fd < 0};
@@ -225,11 +242,12 @@ int relay_run(const struct relay_opts *o, int *ret_exit_code)
                 r.failed = true, r.error = k;
 
         while (!r.failed && !(r.exited && r.out_eof && r.err_eof)) {
-                struct pollfd fds[4] = {
+                struct pollfd fds[5] = {
                     {.fd = o->agent->fd, .events = POLLIN},
                     {.fd = o->signal_fd, .events = POLLIN},
                     {.fd = o->vm_pidfd, .events = POLLIN},
                     {.fd = (!r.in_eof && !r.in_busy && !r.exited) ? o->in_fd : -1, .events = POLLIN},
+                    {.fd = o->on_extra_fd ? o->extra_fd : -1, .events = POLLIN},
                 };
                 int timeout = -1;
                 if (r.exited) {
@@ -239,7 +257,7 @@ int relay_run(const struct relay_opts *o, int *ret_exit_code)
                         if (timeout == 0)
                                 break;
                 }
-                k = poll(fds, 4, timeout);
+                k = poll(fds, 5, timeout);
                 if (k < 0 && errno != EINTR) {
                         r.error = negative_errno();
                         break;
@@ -265,6 +283,13 @@ int relay_run(const struct relay_opts *o, int *ret_exit_code)
                 if (fds[2].revents) {
                         r.error = -ECHILD;
                         break;
+                }
+                if (fds[4].revents && o->on_extra_fd) {
+                        k = o->on_extra_fd(o->userdata);
+                        if (k < 0) {
+                                r.error = k;
+                                break;
+                        }
                 }
                 if (fds[3].revents) {
                         ssize_t n = read(o->in_fd, r.in_buf, STDIN_CHUNK);

@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,7 @@ int state_new_id(char ret[13])
         if (getrandom(b, sizeof(b), 0) != sizeof(b))
                 return -EIO;
         for (int i = 0; i < 6; i++)
-                snprintf(ret + 2 * i, 3, "%02x", b[i]);
+                snprintf(ret + (ptrdiff_t)2 * i, 3, "%02x", b[i]);
         return 0;
 }
 
@@ -61,7 +63,7 @@ int state_read(const char *dir, const char *key, char **ret)
 
         if (asprintf(&p, "%s/%s", dir, key) < 0)
                 return -ENOMEM;
-        r = read_full_file(p, 64 * 1024, &data, &len);
+        r = read_full_file(p, (size_t)64 * 1024, &data, &len);
         if (r < 0)
                 return r;
         while (len > 0 && data[len - 1] == '\n')
@@ -88,9 +90,21 @@ static int lock_held(const char *dir)
 
 static bool kept(const char *dir)
 {
-        _cleanup_free_ char *status = NULL;
+        _cleanup_free_ char *status = NULL, *keep = NULL;
 
+        if (asprintf(&keep, "%s/keep", dir) >= 0 && access(keep, F_OK) == 0)
+                return true;
         return state_read(dir, "status", &status) == 0 && !strcmp(status, "exited");
+}
+
+int state_keep(const char *dir)
+{
+        return state_write(dir, "keep", "");
+}
+
+int state_lock_held(const char *dir)
+{
+        return lock_held(dir);
 }
 
 int state_create(const char *root, const char *id, char **ret_dir, int *ret_lock_fd)
@@ -140,6 +154,22 @@ int state_create(const char *root, const char *id, char **ret_dir, int *ret_lock
         return r;
 }
 
+/* A .tmp-<id>-<pid> directory has no lock file for a moment after its mkdir: while its maker
+ * lives, it is not garbage (concurrent creates would otherwise remove each other's). */
+static bool tmp_owner_alive(const char *name)
+{
+        const char *dash = strrchr(name, '-');
+        char *end;
+        long pid;
+
+        if (!dash)
+                return false;
+        pid = strtol(dash + 1, &end, 10);
+        if (*end || pid <= 0)
+                return false;
+        return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
 void state_gc(const char *root)
 {
         DIR *d = opendir(root);
@@ -154,7 +184,8 @@ void state_gc(const char *root)
                 if (asprintf(&dir, "%s/%s", root, de->d_name) < 0)
                         break;
                 if (de->d_name[0] == '.') { /* a .tmp- directory of a process that died */
-                        if (lock_held(dir) == 0 || lock_held(dir) == -ENOENT)
+                        if (lock_held(dir) == 0 ||
+                            (lock_held(dir) == -ENOENT && !tmp_owner_alive(de->d_name)))
                                 rm_rf(dir);
                         continue;
                 }

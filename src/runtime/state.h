@@ -19,6 +19,11 @@ int state_write(const char *dir, const char *key, const char *value);
 int state_read(const char *dir, const char *key, char **ret);
 /* Removes a kept (exited) container's state. -EBUSY if its owner still runs. */
 int state_remove(const char *root, const char *id);
+/* Marks a state directory as kept even when its owner dies (an OCI container stays until
+ * `hako delete`, as with runc, whatever happens to its host process). */
+int state_keep(const char *dir);
+/* 1: its owner holds the lock (alive), 0: nobody does, -ENOENT: no lock file. */
+int state_lock_held(const char *dir);
 bool state_id_valid(const char *id);
 /* A fresh random id (12 hex digits, like Docker's short ids). */
 int state_new_id(char ret[13]);

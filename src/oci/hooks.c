@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "strv.h"
+#include "timeutil.h"
+
+static void strv_from_json(struct strv *v, json_t *a)
+{
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(a, i, e) if (json_is_string(e)) strv_push(v, json_string_value(e));
+}
+
+static int run_one(json_t *hook, const char *state_json, char **ret_error)
+{
+        const char *path = json_string_value(json_object_get(hook, "path"));
+        json_int_t timeout = json_integer_value(json_object_get(hook, "timeout"));
+        struct strv args = {0}, env = {0};
+        int in[2], status, r;
+        pid_t pid;
+
+        if (!path || path[0] != '/') {
+                if (asprintf(ret_error, "hook path '%s' is not absolute", path ? path : "") < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        strv_from_json(&args, json_object_get(hook, "args"));
+        if (args.n == 0)
+                strv_push(&args, path);
+        strv_from_json(&env, json_object_get(hook, "env"));
+        r = strv_status(&args) < 0 || env.oom ? -ENOMEM : 0; /* env may be empty */
+        if (r == 0 && pipe2(in, O_CLOEXEC) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                strv_done(&args);
+                strv_done(&env);
+                return r;
+        }
+        pid = fork();
+        if (pid == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL); /* the monitor blocks what it forwards */
+                int null = open("/dev/null", O_RDWR);
+                dup2(in[0], 0);
+                dup2(null, 1);
+                dup2(null, 2);
+                char *empty[] = {NULL};
+                execve(path, args.v, env.v ? env.v : empty);
+                _exit(127);
+        }
+        safe_close(in[0]);
+        if (pid > 0) {
+                /* The state is small (well under a pipe buffer): this write does not block. */
+                (void)!write(in[1], state_json, strlen(state_json));
+        }
+        safe_close(in[1]);
+        strv_done(&args);
+        strv_done(&env);
+        if (pid < 0)
+                return negative_errno();
+
+        long long deadline = timeout > 0 ? mono_ms() + timeout * 1000 : 0;
+        for (;;) {
+                pid_t w = waitpid(pid, &status, deadline ? WNOHANG : 0);
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR)
+                        return negative_errno();
+                if (deadline && mono_ms() > deadline) {
+                        kill(pid, SIGKILL);
+                        waitpid(pid, &status, 0);
+                        if (asprintf(ret_error, "hook %s timed out after %lld s", path, (long long)timeout) <
+                            0)
+                                *ret_error = NULL;
+                        return -ETIMEDOUT;
+                }
+                if (w == 0)
+                        usleep(10 * 1000);
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (asprintf(ret_error, "hook %s failed: %s %d", path, WIFEXITED(status) ? "exit status" : "signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)) < 0)
+                *ret_error = NULL;
+        return -EIO;
+}
+
+int hooks_run(json_t *hooks, const char *kind, const char *state_json, char **ret_error)
+{
+        json_t *list = json_object_get(hooks, kind);
+        size_t i;
+        json_t *h;
+
+        json_array_foreach(list, i, h)
+        {
+                int r = run_one(h, state_json, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <jansson.h>
+
+/* OCI hooks run on the host, as with runc: each gets the container's state JSON on stdin, its
+ * own args and env, and at most `timeout` seconds (default none). `hooks` is the spec's "hooks"
+ * object; kind is "prestart", "createRuntime", "poststart", "poststop", ... Stops at the first
+ * hook that fails: -EIO (non-zero exit), -ETIMEDOUT, or the exec error, with a message. */
+int hooks_run(json_t *hooks, const char *kind, const char *state_json, char **ret_error);

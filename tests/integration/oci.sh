@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Integration tests of the OCI runtime CLI (runc-compatible create/start/state/kill/delete/...):
+# every container boots a real microVM. The whole file runs under a child subreaper (as under
+# containerd-shim or conmon), which records the exit status of each host process it reaps.
+# usage: oci.sh HAKO_BINARY   (HAKO_KERNEL / HAKO_INITRD must point at the guest image). TAP.
+set -u
+here=$(dirname "$(readlink -f "$0")")
+if [ -z "${HAKO_OCI_REAPED:-}" ]; then
+  reaped=$(mktemp /tmp/hako-oci-reaped.XXXXXX)
+  HAKO_OCI_REAPED=$reaped python3 "$here/subreaper.py" "$reaped" bash "$0" "$@"
+  rc=$?
+  rm -f "$reaped"
+  exit $rc
+fi
+HAKO=$(readlink -f "${1:?usage: oci.sh HAKO_BINARY}")
+[ -n "${HAKO_KERNEL:-}" ] && [ -n "${HAKO_INITRD:-}" ] || { echo "Bail out! HAKO_KERNEL/HAKO_INITRD not set"; exit 1; }
+
+work=$(mktemp -d /tmp/hako-oci.XXXXXX)
+root=$work/root
+export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-$work/images}
+export HAKO_BOOT_TIMEOUT=${HAKO_BOOT_TIMEOUT:-60}
+unset HAKO_ROOT
+n=0; failed=0
+
+ours() { pgrep -f "$work" | grep -v "^$$\$" | tr '\n' ' '; }
+cleanup() {
+  for p in $(ours); do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { n=$((n+1)); echo "ok $n - $1"; }
+not_ok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+check() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "got:      $(printf %q "$3")"; fi; }
+# Runs hako with the test root; out, err, rc.
+runh() { out=$("$HAKO" --root "$root" "$@" 2>"$work/err" </dev/null); rc=$?; err=$(cat "$work/err"); }
+hako() { "$HAKO" --root "$root" "$@"; }
+jget() { python3 -c 'import json,sys
+try: print(json.load(sys.stdin).get(sys.argv[1], ""))
+except Exception: print("(invalid json)")' "$1"; }
+status_of() { hako state "$1" 2>/dev/null | jget status; }
+# The exit code the subreaper read for PID (waits up to 30 s for it to be reaped).
+reaped_code() {
+  for _ in $(seq 300); do
+    c=$(awk -v p="$1" '$1 == p { print $2 }' "$HAKO_OCI_REAPED")
+    [ -n "$c" ] && { echo "$c"; return; }
+    sleep 0.1
+  done
+  echo "not reaped"
+}
+wait_status() { for _ in $(seq 300); do [ "$(status_of "$1")" == "$2" ] && break; sleep 0.1; done; status_of "$1"; }
+
+# A bundle over the built-in busybox image; $2 is process.args as JSON, $3 process.terminal.
+rootfs=$HAKO_IMAGE_ROOT/busybox/rootfs
+[ -d "$rootfs" ] || "$HAKO" --root "$root" run --rm busybox true >/dev/null 2>&1
+mkbundle() {
+  mkdir -p "$work/$1" && (cd "$work/$1" && crun spec) && python3 - "$work/$1/config.json" "$rootfs" "$2" "${3:-false}" <<'PY'
+import json, sys
+path, rootfs, args, term = sys.argv[1:]
+c = json.load(open(path))
+c["root"] = {"path": rootfs, "readonly": True}
+c["process"]["args"] = json.loads(args)
+c["process"]["terminal"] = term == "true"
+json.dump(c, open(path, "w"), indent=2)
+PY
+  echo "$work/$1"
+}
+
+# Hooks that save the state they get on stdin to $work/hook-TAG-KIND.
+addhooks() {
+  python3 - "$1/config.json" "$work/hook-$2" <<'PY'
+import json, sys
+path, out = sys.argv[1:]
+c = json.load(open(path))
+c["hooks"] = {k: [{"path": "/bin/sh", "args": ["sh", "-c", 'cat > "$0"', out + "-" + k]}]
+              for k in ("prestart", "createRuntime", "poststart", "poststop")}
+json.dump(c, open(path, "w"), indent=2)
+PY
+}
+hook_saw() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["id"], d["status"])' "$work/hook-$1" 2>/dev/null; }
+
+# --- no VM needed ------------------------------------------------------------------------------
+runh features
+check "features: valid JSON with ociVersionMax" "1.1.0" "$(jget ociVersionMax <<<"$out")"
+mkdir -p "$work/specdir"
+(cd "$work/specdir" && "$HAKO" spec); rc=$?
+check "spec: writes config.json" "0 1.0.2" "$rc $(jget ociVersion <"$work/specdir/config.json")"
+(cd "$work/specdir" && "$HAKO" spec 2>/dev/null); rc=$?
+check "spec: refuses to overwrite config.json" 1 "$rc"
+runh checkpoint x; check "checkpoint: not supported, non-zero" "1 1" "$rc $(grep -c 'not supported' <<<"$err")"
+runh restore x; check "restore: not supported, non-zero" 1 "$rc"
+
+runh state nosuch; check "state of an unknown id fails" "1 container does not exist" "$rc $(sed 's/^hako: error: //' <<<"$err")"
+runh start nosuch; check "start of an unknown id fails" 1 "$rc"
+runh kill nosuch KILL; check "kill of an unknown id fails" 1 "$rc"
+runh delete nosuch; check "delete of an unknown id fails" 1 "$rc"
+runh delete --force nosuch; check "delete --force of an unknown id succeeds (runc)" 0 "$rc"
+runh state ../etc; check "an invalid id is refused" 1 "$rc"
+
+mkdir -p "$work/noconfig"
+runh create --bundle "$work/noconfig" c-noconfig
+check "create: missing config.json fails with one line" "1 1" "$rc $(grep -c . <<<"$err")"
+mkdir -p "$work/badconfig" && echo '{"ociVersion": ' >"$work/badconfig/config.json"
+runh create --bundle "$work/badconfig" c-badconfig
+check "create: malformed config.json fails" "1 1" "$rc $(grep -c 'invalid' <<<"$err")"
+runh create --bundle "$work/does-not-exist" c-nobundle
+check "create: missing bundle path fails" 1 "$rc"
+b_tty=$(mkbundle tty '["sh"]' true)
+runh create --bundle "$b_tty" c-tty
+check "create: terminal without --console-socket fails like runc" "1 1" "$rc $(grep -c 'console socket' <<<"$err")"
+check "state root untouched by the failures" "" "$(ls -A "$root" 2>/dev/null)"
+
+# --- the lifecycle, under the subreaper ------------------------------------------------------
+b_life=$(mkbundle life '["sh", "-c", "echo to-out; echo to-err >&2; sleep 2; exit 7"]')
+t0=$(date +%s%N)
+"$HAKO" --root "$root" create --bundle "$b_life" --pid-file "$work/life.pid" life \
+  </dev/null >"$work/life.out" 2>"$work/life.err"
+rc=$?
+check "create: exit 0" 0 "$rc"
+pid=$(cat "$work/life.pid" 2>/dev/null)
+st=$(hako state life)
+check "state: created" created "$(jget status <<<"$st")"
+check "state: pid is the pid file's" "$pid" "$(jget pid <<<"$st")"
+check "state: bundle" "$b_life" "$(jget bundle <<<"$st")"
+check "state: ociVersion and id" "1.0.2 life" "$(jget ociVersion <<<"$st") $(jget id <<<"$st")"
+check "the host process outlives create" 1 "$(kill -0 "$pid" 2>/dev/null && echo 1)"
+check "its parent is the subreaper now" "$PPID" "$(ps -o ppid= -p "$pid" | tr -d ' ')"
+runh create --bundle "$b_life" life
+check "create: an id in use fails" "1 1" "$rc $(grep -c 'exists' <<<"$err")"
+runh start life; check "start: exit 0" 0 "$rc"
+check "state: running" running "$(status_of life)"
+runh start life; check "start of a running container fails" 1 "$rc"
+check "list -q names it" life "$(hako list -q)"
+check "list --format json" "life running $pid" "$(hako list --format json | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; print(d["id"], d["status"], d["pid"])')"
+check "ps --format json is the host process" "[$pid]" "$(hako ps --format json life)"
+check "the subreaper reads the container's exit status" 7 "$(reaped_code "$pid")"
+check "stdout through create's stdout" to-out "$(cat "$work/life.out")"
+check "stderr through create's stderr" to-err "$(cat "$work/life.err")"
+check "state: stopped" stopped "$(wait_status life stopped)"
+runh start life; check "start of a stopped container fails" "1 1" "$rc $(grep -c 'stopped' <<<"$err")"
+runh kill life KILL; check "kill of a stopped container fails" "1 1" "$rc $(grep -c 'not running' <<<"$err")"
+runh delete life; check "delete of a stopped container" 0 "$rc"
+check "delete removed its state" "" "$(ls -A "$root")"
+echo "# lifecycle took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+# --- signals ---------------------------------------------------------------------------------
+# PID 1 of a PID namespace gets only signals it handles: the shell traps TERM and USR1.
+b_trap=$(mkbundle trap '["sh", "-c", "trap \"exit 3\" TERM; trap \"exit 4\" USR1; while :; do sleep 0.1; done"]')
+hako create --bundle "$b_trap" --pid-file "$work/t1.pid" t1 </dev/null >/dev/null 2>&1
+hako create --bundle "$b_trap" --pid-file "$work/t2.pid" t2 </dev/null >/dev/null 2>&1
+b_sleep=$(mkbundle sleep '["sleep", "1000"]')
+addhooks "$b_sleep" sleep
+hako create --bundle "$b_sleep" --pid-file "$work/t3.pid" t3 </dev/null >/dev/null 2>&1
+hako start t1; hako start t2; hako start t3
+runh kill t1 FOO; check "kill: an invalid signal fails" "1 1" "$rc $(grep -c 'unknown signal' <<<"$err")"
+runh kill t1 SIGTERM; check "kill by name: exit 0" 0 "$rc"
+check "kill by name: the container got SIGTERM" 3 "$(reaped_code "$(cat "$work/t1.pid")")"
+kill -USR1 "$(cat "$work/t2.pid")"
+check "a signal to the host process reaches the container" 4 "$(reaped_code "$(cat "$work/t2.pid")")"
+runh pause t3; check "pause" "0 paused" "$rc $(status_of t3)"
+runh resume t3; check "resume" "0 running" "$rc $(status_of t3)"
+runh delete t3; check "delete of a running container fails" "1 running" "$rc $(status_of t3)"
+runh kill --all t3 9; check "kill --all by number: exit 0" 0 "$rc"
+check "kill by number: killed by SIGKILL (137)" 137 "$(reaped_code "$(cat "$work/t3.pid")")"
+hako delete t1; hako delete t2; hako delete t3
+
+hako create --bundle "$b_sleep" --pid-file "$work/t4.pid" t4 </dev/null >/dev/null 2>&1 && hako start t4
+runh delete t4; check "delete without --force of a running one fails" 1 "$rc"
+runh delete --force t4; check "delete --force of a running one" 0 "$rc"
+check "delete --force: the host process ended" 137 "$(reaped_code "$(cat "$work/t4.pid")")"
+check "delete --force: state gone" "" "$(ls -A "$root")"
+check "hooks: prestart and createRuntime saw it created" "t4 created t4 created" \
+  "$(hook_saw sleep-prestart) $(hook_saw sleep-createRuntime)"
+check "hooks: poststart saw it running" "t4 running" "$(hook_saw sleep-poststart)"
+check "hooks: poststop ran at delete --force, stopped" "t4 stopped" "$(hook_saw sleep-poststop)"
+
+hako create --bundle "$b_sleep" --pid-file "$work/t5.pid" t5 </dev/null >/dev/null 2>&1
+runh delete t5; check "delete of a created (never started) container" "0 " "$rc $(ls -A "$root")"
+
+# --- concurrent creates of one id: exactly one wins, the root stays consistent ------------------
+for i in 1 2; do
+  ( "$HAKO" --root "$root" create --bundle "$b_sleep" same </dev/null >/dev/null 2>"$work/same$i.err"; echo $? >"$work/same$i.rc" ) &
+done
+wait
+check "concurrent create: one wins, one fails" "0 1" "$(sort -n "$work"/same?.rc | tr '\n' ' ' | sed 's/ $//')"
+check "concurrent create: the loser says the id exists" "hako: error: container with id exists: same" "$(cat "$work"/same?.err)"
+check "concurrent create: one container" "same created" "$(ls -A "$root") $(status_of same)"
+hako delete same
+
+# --- the host process killed with SIGKILL: its VM goes with it, the record stays --------------
+hako create --bundle "$b_sleep" --pid-file "$work/k9.pid" k9 </dev/null >/dev/null 2>&1 && hako start k9
+kill -9 "$(cat "$work/k9.pid")"
+check "kill -9 of the host process: reaped as SIGKILL" 137 "$(reaped_code "$(cat "$work/k9.pid")")"
+check "kill -9 of the host process: state says stopped" stopped "$(status_of k9)"
+for _ in $(seq 50); do [ -z "$(pgrep -f "$root/k9")" ] && break; sleep 0.1; done
+check "kill -9 of the host process: no VM or virtiofsd left" "" "$(pgrep -f "$root/k9")"
+runh delete k9; check "kill -9 of the host process: delete works" "0 " "$rc $(ls -A "$root")"
+
+# --- a pipe the caller leaked to create (fd 9) must not be held by the host process ----------
+timeout 30 bash -c '"$0" --root "$1" create --bundle "$2" lk 9>&1 </dev/null >/dev/null 2>&1 | cat >/dev/null' \
+  "$HAKO" "$root" "$b_sleep"
+check "create: the host process does not keep the caller's other fds" "0 created" "$? $(status_of lk)"
+hako delete lk
+
+# --- create failing inside the VM leaves nothing behind ----------------------------------------
+b_nocmd=$(mkbundle nocmd '["/no/such/command"]')
+runh create --bundle "$b_nocmd" c-nocmd
+check "create: a missing command fails at create (one line)" "1 1" "$rc $(grep -c . <<<"$err")"
+check "create failure: no state, no process" " " "$(ls -A "$root") $(ours)"
+
+# --- hako run --bundle (OCI run) and the Docker-like run still being there -------------------
+runh run --bundle "$b_life" r1
+check "run --bundle: exit code, stdout, stderr" "7 to-out to-err" "$rc $out $err"
+check "run --bundle: removes the container" "" "$(ls -A "$root")"
+# Not runh: the host process keeps the stdout it was given, as runc's init does.
+"$HAKO" --root "$root" run -d -b "$b_sleep" --pid-file "$work/r2.pid" r2 </dev/null >/dev/null 2>&1; rc=$?
+check "run -d: running" "0 running" "$rc $(status_of r2)"
+runh delete -f r2
+runh run --rm busybox echo docker-like
+check "hako run IMAGE still works" "0 docker-like" "$rc $out"
+
+# --- console socket ---------------------------------------------------------------------------
+b_con=$(mkbundle con '["sh", "-c", "read line; echo got=$line; tty; stty size"]' true)
+python3 "$here/console-socket.py" "$work/con.sock" "$work/con.out" $'hello\r' >"$work/con.log" 2>&1 &
+for _ in $(seq 50); do [ -S "$work/con.sock" ] && break; sleep 0.1; done
+runh create --bundle "$b_con" --console-socket "$work/con.sock" --pid-file "$work/con.pid" con
+check "create --console-socket" 0 "$rc"
+hako start con
+check "console: exit status" 0 "$(reaped_code "$(cat "$work/con.pid")")"
+wait
+check "console: the pty master was sent (with its name)" 1 "$(grep -c '^/dev/pts/' "$work/con.out.name")"
+check "console: input and output through the pty" 1 "$(tr -d '\r' <"$work/con.out" | grep -c '^got=hello$')"
+check "console: the process has a terminal" 1 "$(tr -d '\r' <"$work/con.out" | grep -c '^/dev/pts/')"
+check "console: the size set on the master reaches the container" 1 "$(tr -d '\r' <"$work/con.out" | grep -c '^40 100$')"
+hako delete con
+
+# --- logs -------------------------------------------------------------------------------------
+"$HAKO" --root "$root" --log "$work/log.json" --log-format json state nosuch 2>/dev/null
+check "--log --log-format json" "error container does not exist" \
+  "$(python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d["level"], d["msg"])' "$work/log.json")"
+
+sleep 0.5
+check "nothing left running (qemu, virtiofsd, host processes)" "" "$(ours)"
+check "state root empty" "" "$(ls -A "$root")"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* liboci without a VM: the control socket, the state's liveness rule, hooks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "fileio.h"
+#include "hooks.h"
+#include "oci-state.h"
+#include "state.h"
+#include "tap.h"
+
+static int handler(void *userdata, const char *req, char **ret_error)
+{
+        int *calls = userdata;
+
+        (*calls)++;
+        if (!strcmp(req, "start"))
+                return 0;
+        *ret_error = strdup("cannot do that");
+        return -EBUSY;
+}
+
+/* The client runs in a child (it blocks for the answer); the server answers here. */
+static int request_in_child(const char *dir, int lfd, const char *req, char *ret_msg, size_t len)
+{
+        int p[2], status, calls = 0;
+        pid_t pid;
+
+        if (pipe(p) < 0)
+                return -errno;
+        pid = fork();
+        if (pid == 0) {
+                char *err = NULL;
+                int r = control_request(dir, req, 5000, &err);
+                dprintf(p[1], "%s", err ? err : "");
+                _exit(-r);
+        }
+        close(p[1]);
+        for (int i = 0; i < 200 && calls == 0; i++) {
+                control_serve_one(lfd, handler, &calls);
+                usleep(10000);
+        }
+        waitpid(pid, &status, 0);
+        ssize_t n = read(p[0], ret_msg, len - 1);
+        ret_msg[n > 0 ? n : 0] = 0;
+        close(p[0]);
+        return -WEXITSTATUS(status);
+}
+
+int main(void)
+{
+        char tmpl[] = "/tmp/hako-test-oci.XXXXXX", msg[256], path[512];
+        char *root = mkdtemp(tmpl), *dir = NULL, *err = NULL;
+        struct oci_state s;
+        int lock_fd, lfd, r;
+
+        if (!root)
+                return 1;
+        is_int(state_create(root, "c1", &dir, &lock_fd), 0, "state_create");
+        state_write(dir, "status", "running");
+        state_write(dir, "oci_status", "running");
+        state_write(dir, "pid", "4242");
+        state_write(dir, "bundle", "/b");
+
+        /* control socket */
+        is_int(control_listen(dir, &lfd), 0, "control_listen");
+        is_int(request_in_child(dir, lfd, "start", msg, sizeof(msg)), 0, "a request answered 0");
+        is_int(request_in_child(dir, lfd, "pause", msg, sizeof(msg)), -EBUSY,
+               "an error comes back as -errno");
+        ok(!strcmp(msg, "cannot do that"), "with its message ('%s')", msg);
+        close(lfd);
+        snprintf(path, sizeof(path), "%s/" CONTROL_SOCKET, dir);
+        unlink(path);
+        is_int(control_request(dir, "start", 1000, NULL), -ESRCH, "nobody listening: -ESRCH");
+
+        /* liveness: the status file counts only while its owner holds the lock */
+        is_int(oci_state_load(root, "c1", &s), 0, "load");
+        ok(!strcmp(s.status, "running") && s.pid == 4242 && !strcmp(s.bundle, "/b"),
+           "running while locked (%s %d)", s.status, (int)s.pid);
+        oci_state_done(&s);
+        close(lock_fd);
+        is_int(oci_state_load(root, "c1", &s), 0, "load after the owner died");
+        ok(!strcmp(s.status, "stopped") && s.pid == 0, "stopped once the lock is free (%s %d)", s.status,
+           (int)s.pid);
+        oci_state_done(&s);
+        state_keep(dir);
+        state_gc(root);
+        ok(access(dir, F_OK) == 0, "a kept directory survives state_gc");
+        is_int(oci_state_load(root, "nope", &s), -ENOENT, "unknown id: -ENOENT");
+        is_int(oci_state_load(root, "../x", &s), -EINVAL, "invalid id: -EINVAL");
+        snprintf(path, sizeof(path), "%s/notours", root);
+        mkdir(path, 0700);
+        is_int(oci_state_load(root, "notours", &s), -ENOENT,
+               "a directory without a status is not a container");
+
+        /* hooks */
+        snprintf(path, sizeof(path), "%s/hook-out", root);
+        json_t *hooks = json_pack("{s:[{s:s, s:[s, s, s]}], s:[{s:s, s:[s, s, s]}]}", "prestart", "path",
+                                  "/bin/sh", "args", "sh", "-c", "cat > \"$0\"", "poststop", "path",
+                                  "/bin/sh", "args", "sh", "-c", "exit 3");
+        json_array_append_new(json_object_get(json_array_get(json_object_get(hooks, "prestart"), 0), "args"),
+                              json_string(path));
+        r = hooks_run(hooks, "prestart", "{\"id\":\"c1\"}", &err);
+        is_int(r, 0, "a hook runs");
+        char *data = NULL;
+        size_t len;
+        ok(read_full_file(path, 4096, &data, &len) == 0 && !strcmp(data, "{\"id\":\"c1\"}"),
+           "it got the state on stdin");
+        free(data);
+        is_int(hooks_run(hooks, "poststop", "{}", &err), -EIO, "a failing hook: -EIO");
+        ok(err && strstr(err, "exit status 3"), "with a message ('%s')", err ? err : "");
+        free(err);
+        is_int(hooks_run(hooks, "poststart", "{}", NULL), 0, "no hooks of a kind: nothing to do");
+        json_decref(hooks);
+
+        free(dir);
+        rm_rf(root);
+        done_testing();
+        return exit_status();
+}
