@@ -32,5 +32,9 @@ int cmd_oci_resume(int argc, char **argv, const struct global_options *g);
 int cmd_oci_run(int argc, char **argv, const struct global_options *g);
 int cmd_oci_ps(int argc, char **argv, const struct global_options *g);
 int cmd_oci_unsupported(int argc, char **argv, const struct global_options *g);
+struct oci_create_opts;
+/* Parses the options `create` and `run --bundle` share; 0, or 1 after logging the error. */
+int oci_create_parse(int argc, char **argv, const struct global_options *g, bool run,
+                     struct oci_create_opts *ret, const char **ret_pid_file);
 /* Whether `hako run ARGS` is the OCI run (it names a bundle with -b/--bundle). */
 bool oci_run_wanted(int argc, char **argv);

@@ -10,57 +10,83 @@
 #include "log.h"
 #include "state.h"
 
-int cmd_oci_create(int argc, char **argv, const struct global_options *g)
+/* The options `create` and `run --bundle` share (runc's); `run` also takes -d. Returns 0, or 1
+ * after logging a one-line error. */
+int oci_create_parse(int argc, char **argv, const struct global_options *g, bool run,
+                     struct oci_create_opts *ret, const char **ret_pid_file)
 {
-        enum { OPT_PID_FILE = 0x100, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE };
+        enum { OPT_PID_FILE = 0x100, OPT_CONSOLE, OPT_IGNORED, OPT_IGNORED_ARG };
         static const struct option longopts[] = {
             {"bundle", required_argument, NULL, 'b'},
+            {"detach", no_argument, NULL, 'd'},
             {"pid-file", required_argument, NULL, OPT_PID_FILE},
             {"console-socket", required_argument, NULL, OPT_CONSOLE},
-            {"no-pivot", no_argument, NULL, OPT_NO_PIVOT},
-            {"no-new-keyring", no_argument, NULL, OPT_NO_KEYRING},
-            {"preserve-fds", required_argument, NULL, OPT_PRESERVE},
+            /* the guest's crun decides these; nothing of the host is shared anyway */
+            {"no-pivot", no_argument, NULL, OPT_IGNORED},
+            {"no-new-keyring", no_argument, NULL, OPT_IGNORED},
+            {"keep", no_argument, NULL, OPT_IGNORED},
+            {"preserve-fds", required_argument, NULL, OPT_IGNORED_ARG},
             {},
         };
+        const char *cmd = run ? "run" : "create";
         struct oci_create_opts o = {.root = state_root(g->root),
                                     .accel = g->accel,
                                     .boot_timeout_ms = g->boot_timeout_ms,
                                     .debug = g->debug,
                                     .log_fd = g->log_fd,
                                     .log_json = g->log_json,
-                                    .detach = true};
-        const char *pid_file = NULL;
-        _cleanup_free_ char *error = NULL;
-        pid_t pid;
-        int c, r;
+                                    .detach = !run};
+        int c;
 
+        *ret_pid_file = NULL;
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+b:", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+b:d", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'b':
                         o.bundle = optarg;
                         break;
+                case 'd':
+                        if (!run)
+                                goto bad;
+                        o.detach = true;
+                        break;
                 case OPT_PID_FILE:
-                        pid_file = optarg;
+                        *ret_pid_file = optarg;
                         break;
                 case OPT_CONSOLE:
                         o.console_socket = optarg;
                         break;
-                case OPT_NO_PIVOT:
-                case OPT_NO_KEYRING:
-                case OPT_PRESERVE:
-                        break; /* the guest's crun decides; nothing of the host is shared anyway */
+                case OPT_IGNORED:
+                case OPT_IGNORED_ARG:
+                        break;
                 default:
-                        log_error("create: unknown option or missing value '%s'", argv[optind - 1]);
-                        return 1;
+                        goto bad;
                 }
         }
         if (optind != argc - 1) {
-                log_error("create: exactly one container id is needed: hako create [--bundle DIR] ID");
+                log_error("%s: exactly one container id is needed: hako %s --bundle DIR%s ID", cmd, cmd,
+                          run ? " [-d]" : "");
                 return 1;
         }
         o.id = argv[optind];
+        *ret = o;
+        return 0;
+bad:
+        log_error("%s: unknown option or missing value '%s'", cmd, argv[optind - 1]);
+        return 1;
+}
+
+int cmd_oci_create(int argc, char **argv, const struct global_options *g)
+{
+        struct oci_create_opts o;
+        const char *pid_file;
+        _cleanup_free_ char *error = NULL;
+        pid_t pid;
+        int r;
+
+        if (oci_create_parse(argc, argv, g, false, &o, &pid_file) != 0)
+                return 1;
         r = oci_create(&o, &pid, NULL, &error);
         if (r < 0) {
                 log_error("%s", error ? error : strerror(-r));

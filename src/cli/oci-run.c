@@ -44,61 +44,17 @@ bool oci_run_wanted(int argc, char **argv)
 
 int cmd_oci_run(int argc, char **argv, const struct global_options *g)
 {
-        enum { OPT_PID_FILE = 0x100, OPT_CONSOLE, OPT_IGNORED, OPT_IGNORED_ARG };
-        static const struct option longopts[] = {
-            {"bundle", required_argument, NULL, 'b'},
-            {"detach", no_argument, NULL, 'd'},
-            {"pid-file", required_argument, NULL, OPT_PID_FILE},
-            {"console-socket", required_argument, NULL, OPT_CONSOLE},
-            {"no-pivot", no_argument, NULL, OPT_IGNORED},
-            {"no-new-keyring", no_argument, NULL, OPT_IGNORED},
-            {"keep", no_argument, NULL, OPT_IGNORED},
-            {"preserve-fds", required_argument, NULL, OPT_IGNORED_ARG},
-            {},
-        };
-        struct oci_create_opts o = {.root = state_root(g->root),
-                                    .accel = g->accel,
-                                    .boot_timeout_ms = g->boot_timeout_ms,
-                                    .debug = g->debug,
-                                    .log_fd = g->log_fd,
-                                    .log_json = g->log_json};
+        struct oci_create_opts o;
         _cleanup_free_ char *error = NULL, *dir = NULL;
-        const char *pid_file = NULL;
+        const char *pid_file;
         struct termios saved;
         struct oci_state s;
         bool tty = false, raw = false;
         pid_t pid;
-        int c, r, status;
+        int r, status;
 
-        optind = 1;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+b:d", longopts, NULL)) != -1) {
-                switch (c) {
-                case 'b':
-                        o.bundle = optarg;
-                        break;
-                case 'd':
-                        o.detach = true;
-                        break;
-                case OPT_PID_FILE:
-                        pid_file = optarg;
-                        break;
-                case OPT_CONSOLE:
-                        o.console_socket = optarg;
-                        break;
-                case OPT_IGNORED:
-                case OPT_IGNORED_ARG:
-                        break;
-                default:
-                        log_error("run: unknown option or missing value '%s'", argv[optind - 1]);
-                        return 1;
-                }
-        }
-        if (optind != argc - 1) {
-                log_error("run: exactly one container id is needed: hako run --bundle DIR [-d] ID");
+        if (oci_create_parse(argc, argv, g, true, &o, &pid_file) != 0)
                 return 1;
-        }
-        o.id = argv[optind];
         r = oci_create(&o, &pid, &tty, &error);
         if (r < 0) {
                 log_error("%s", error ? error : strerror(-r));

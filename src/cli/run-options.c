@@ -3,27 +3,15 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "error.h"
 #include "macro.h"
 #include "parse.h"
 #include "state.h"
-
-static int fail(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
 
 static int push(char ***v, size_t *n, const char *s)
 {
@@ -49,19 +37,21 @@ static int parse_volume(const char *arg, struct container_opts *c, char **ret_er
         host = copy;
         ctr = strchr(host, ':');
         if (!ctr)
-                return fail(ret_error, "invalid volume '%s': expected HOST:CONTAINER[:ro|rw]", arg);
+                return error_set(ret_error, -EINVAL, "invalid volume '%s': expected HOST:CONTAINER[:ro|rw]",
+                                 arg);
         *ctr++ = 0;
         mode = strchr(ctr, ':');
         if (mode)
                 *mode++ = 0;
         if (mode && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
-                return fail(ret_error, "invalid volume '%s': mode must be ro or rw", arg);
+                return error_set(ret_error, -EINVAL, "invalid volume '%s': mode must be ro or rw", arg);
         if (host[0] != '/' || ctr[0] != '/')
-                return fail(ret_error, "invalid volume '%s': both paths must be absolute", arg);
+                return error_set(ret_error, -EINVAL, "invalid volume '%s': both paths must be absolute", arg);
         if (stat(host, &st) < 0)
-                return fail(ret_error, "volume source %s does not exist", host);
+                return error_set(ret_error, -EINVAL, "volume source %s does not exist", host);
         if (!strcmp(ctr, "/"))
-                return fail(ret_error, "invalid volume '%s': cannot mount over the container's /", arg);
+                return error_set(ret_error, -EINVAL,
+                                 "invalid volume '%s': cannot mount over the container's /", arg);
 
         struct volume *v = realloc(c->volumes, (c->n_volumes + 1) * sizeof(*v));
         if (!v)
@@ -112,7 +102,8 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                         break;
                 case OPT_NAME:
                         if (!state_id_valid(optarg))
-                                r = fail(ret_error, "invalid name '%s': use 1-64 of [a-zA-Z0-9_.-]", optarg);
+                                r = error_set(ret_error, -EINVAL,
+                                              "invalid name '%s': use 1-64 of [a-zA-Z0-9_.-]", optarg);
                         o.name = optarg;
                         break;
                 case 'e':
@@ -127,20 +118,21 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                                 else
                                         r = push(&o.c.env, &o.c.n_env, kv);
                         } else if (optarg[0] == '=')
-                                r = fail(ret_error, "invalid environment variable '%s'", optarg);
+                                r = error_set(ret_error, -EINVAL, "invalid environment variable '%s'",
+                                              optarg);
                         else
                                 r = push(&o.c.env, &o.c.n_env, optarg);
                         break;
                 case 'w':
                         if (optarg[0] != '/')
-                                r = fail(ret_error, "invalid working directory '%s': must be absolute",
-                                         optarg);
+                                r = error_set(ret_error, -EINVAL,
+                                              "invalid working directory '%s': must be absolute", optarg);
                         o.c.cwd = optarg;
                         break;
                 case 'u':
                         if (parse_user(optarg, &o.c.uid, &o.c.gid, &c) < 0)
-                                r = fail(ret_error, "invalid user '%s': expected UID[:GID] (numeric)",
-                                         optarg);
+                                r = error_set(ret_error, -EINVAL,
+                                              "invalid user '%s': expected UID[:GID] (numeric)", optarg);
                         o.c.has_user = true;
                         o.c.has_gid = c;
                         break;
@@ -150,8 +142,9 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                 case OPT_CPUS: {
                         uint32_t m;
                         if (parse_cpus(optarg, &m) < 0 || m > 64000)
-                                r = fail(ret_error, "invalid --cpus '%s': expected a number like 1, 2 or 0.5",
-                                         optarg);
+                                r = error_set(ret_error, -EINVAL,
+                                              "invalid --cpus '%s': expected a number like 1, 2 or 0.5",
+                                              optarg);
                         else {
                                 o.c.cpus_milli = m;
                                 o.vcpus = (m + 999) / 1000;
@@ -162,8 +155,8 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                 case 'm': {
                         uint64_t b;
                         if (parse_size(optarg, &b) < 0 || b < (6u << 20) || b > (1ull << 40))
-                                r = fail(
-                                    ret_error,
+                                r = error_set(
+                                    ret_error, -EINVAL,
                                     "invalid --memory '%s': expected a size like 256m or 1g (at least 6m)",
                                     optarg);
                         else {
@@ -181,24 +174,27 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                         break;
                 case OPT_MACHINE:
                         if (strcmp(optarg, "microvm") != 0 && strcmp(optarg, "pc") != 0)
-                                r = fail(ret_error, "invalid --machine '%s': microvm or pc", optarg);
+                                r = error_set(ret_error, -EINVAL, "invalid --machine '%s': microvm or pc",
+                                              optarg);
                         o.machine = optarg;
                         break;
                 case OPT_DEBUG:
                         o.debug = true;
                         break;
                 case ':':
-                        r = fail(ret_error, "option '%s' needs a value", argv[optind - 1]);
+                        r = error_set(ret_error, -EINVAL, "option '%s' needs a value", argv[optind - 1]);
                         break;
                 default:
-                        r = fail(ret_error, "unknown option '%s' (see 'hako run --help')", argv[optind - 1]);
+                        r = error_set(ret_error, -EINVAL, "unknown option '%s' (see 'hako run --help')",
+                                      argv[optind - 1]);
                         break;
                 }
                 if (r < 0)
                         goto fail;
         }
         if (optind >= argc) {
-                r = fail(ret_error, "'hako run' needs an IMAGE (for example: hako run --rm busybox echo hi)");
+                r = error_set(ret_error, -EINVAL,
+                              "'hako run' needs an IMAGE (for example: hako run --rm busybox echo hi)");
                 goto fail;
         }
         o.image = argv[optind++];

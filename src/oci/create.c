@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "macro.h"
 #include "monitor.h"
 #include "spec.h"
@@ -19,20 +19,6 @@
 #define VM_MEMORY_OVERHEAD_MIB 64
 #define VM_MEMORY_MIN_MIB      128
 #define VM_MEMORY_DEFAULT_MIB  128 /* as `hako run` */
-
-static int fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (ret_error && !*ret_error) {
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
 
 /* The VM's size follows the container's limits: vCPUs from the CPU quota (1 without one), RAM
  * from the memory limit plus what the guest kernel and agent need (`hako run`'s default without
@@ -75,9 +61,9 @@ static int read_verdict(int fd, char **ret_error)
         }
         buf[len] = 0;
         if (len == 0 || sscanf(buf, "%d %n", &r, &off) < 1)
-                return fail(ret_error, -EIO, "the container's host process exited unexpectedly");
+                return error_set(ret_error, -EIO, "the container's host process exited unexpectedly");
         if (r < 0 && buf[off])
-                fail(ret_error, r, "%s", buf + off);
+                error_set(ret_error, r, "%s", buf + off);
         return r > 0 ? -EIO : r;
 }
 
@@ -94,23 +80,23 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
         pid_t pid;
 
         if (!state_id_valid(o->id))
-                return fail(ret_error, -EINVAL, "invalid container id '%s'", o->id);
+                return error_set(ret_error, -EINVAL, "invalid container id '%s'", o->id);
         bundle = realpath(o->bundle ? o->bundle : ".", NULL);
         if (!bundle)
-                return fail(ret_error, negative_errno(), "bundle %s: %s", o->bundle ? o->bundle : ".",
-                            strerror(errno));
+                return error_set(ret_error, negative_errno(), "bundle %s: %s", o->bundle ? o->bundle : ".",
+                                 strerror(errno));
         r = spec_load_bundle(bundle, &spec, &rootfs, &rootfs_ro, ret_error);
         if (r < 0)
                 return r;
         tty = json_is_true(json_object_get(json_object_get(spec, "process"), "terminal"));
         if (tty && !o->console_socket && (o->detach || !isatty(STDIN_FILENO))) {
-                r = fail(ret_error, -EINVAL,
-                         "cannot allocate tty if hako will detach without setting console socket");
+                r = error_set(ret_error, -EINVAL,
+                              "cannot allocate tty if hako will detach without setting console socket");
                 goto out;
         }
         if (!tty && o->console_socket) {
-                r = fail(ret_error, -EINVAL,
-                         "cannot use console socket if hako will not detach or allocate tty");
+                r = error_set(ret_error, -EINVAL,
+                              "cannot use console socket if hako will not detach or allocate tty");
                 goto out;
         }
 
@@ -121,7 +107,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
                 goto out;
         }
         if (lstat(dir, &st) == 0) {
-                r = fail(ret_error, -EEXIST, "container with id exists: %s", o->id);
+                r = error_set(ret_error, -EEXIST, "container with id exists: %s", o->id);
                 goto out;
         }
 
@@ -185,7 +171,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
                 /* Lost a race for the id to a concurrent create: say it as runc does. */
                 free(*ret_error);
                 *ret_error = NULL;
-                fail(ret_error, r, "container with id exists: %s", o->id);
+                error_set(ret_error, r, "container with id exists: %s", o->id);
         }
         if (r < 0) {
                 /* It has cleaned up and exits now; reap it so nothing of it remains. */

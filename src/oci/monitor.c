@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "control.h"
 #include "hooks.h"
 #include "log.h"
+#include "error.h"
 #include "macro.h"
 #include "oci-state.h"
 #include "relay.h"
@@ -32,20 +32,6 @@ struct monitor {
         int ctl_fd;
         bool started, paused, shutdown;
 };
-
-static int fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (ret_error && !*ret_error) {
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
 
 static void set_status(struct monitor *m, const char *status)
 {
@@ -80,7 +66,7 @@ static int do_start(struct monitor *m, char **ret_error)
         int r;
 
         if (m->started)
-                return fail(ret_error, -EEXIST, "cannot start an already running container");
+                return error_set(ret_error, -EEXIST, "cannot start an already running container");
         req.container_id = (char *)m->c->id;
         r = agent_call(&m->sb->agent, "StartContainer", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL,
                        ret_error);
@@ -103,10 +89,10 @@ static int do_kill(struct monitor *m, int sig, bool all, char **ret_error)
                 /* A frozen VM cannot deliver anything; SIGKILL must still work (docker stop, kill
                  * of a paused container), so thaw it for that one. */
                 if (sig != SIGKILL)
-                        return fail(ret_error, -EBUSY, "container is paused; only SIGKILL can be sent");
+                        return error_set(ret_error, -EBUSY, "container is paused; only SIGKILL can be sent");
                 r = m->sb->vm->ops->resume(m->sb->vm);
                 if (r < 0)
-                        return fail(ret_error, r, "cannot resume the VM: %s", strerror(-r));
+                        return error_set(ret_error, r, "cannot resume the VM: %s", strerror(-r));
                 m->paused = false;
                 set_status(m, m->started ? "running" : "created");
         }
@@ -123,12 +109,14 @@ static int do_pause(struct monitor *m, bool pause, char **ret_error)
         int r;
 
         if (pause && !m->started)
-                return fail(ret_error, -EINVAL, "container not running");
+                return error_set(ret_error, -EINVAL, "container not running");
         if (pause == m->paused)
-                return fail(ret_error, -EINVAL, pause ? "container already paused" : "container not paused");
+                return error_set(ret_error, -EINVAL,
+                                 pause ? "container already paused" : "container not paused");
         r = pause ? m->sb->vm->ops->pause(m->sb->vm) : m->sb->vm->ops->resume(m->sb->vm);
         if (r < 0)
-                return fail(ret_error, r, "cannot %s the VM: %s", pause ? "pause" : "resume", strerror(-r));
+                return error_set(ret_error, r, "cannot %s the VM: %s", pause ? "pause" : "resume",
+                                 strerror(-r));
         m->paused = pause;
         set_status(m, pause ? "paused" : "running");
         return 0;
@@ -151,7 +139,7 @@ static int handle_request(void *userdata, const char *req, char **ret_error)
                 m->shutdown = true; /* acted on once the answer is out */
                 return 0;
         }
-        return fail(ret_error, -EOPNOTSUPP, "unknown request");
+        return error_set(ret_error, -EOPNOTSUPP, "unknown request");
 }
 
 static int on_control(void *userdata)
@@ -281,7 +269,8 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         if (c->console_socket) {
                 r = console_send_pty(c->console_socket, &tty_fd);
                 if (r < 0) {
-                        fail(&error, r, "cannot send a console to %s: %s", c->console_socket, strerror(-r));
+                        error_set(&error, r, "cannot send a console to %s: %s", c->console_socket,
+                                  strerror(-r));
                         notify(notify_fd, r, error);
                         return EXIT_HAKO_ERROR;
                 }

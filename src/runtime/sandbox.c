@@ -2,7 +2,6 @@
 #include "sandbox.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,26 +13,13 @@
 #include "assets.h"
 #include "fileio.h"
 #include "log.h"
+#include "error.h"
 #include "macro.h"
 #include "timeutil.h"
 #include "vsock.h"
 #include "state.h"
 
 #define AGENT_CALL_TIMEOUT_MS 30000
-
-static int set_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int set_error(char **ret_error, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!ret_error || *ret_error)
-                return 0;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return 0;
-}
 
 /* The VM failed to come up: say why, with the end of what the guest printed. */
 static void boot_failure(struct sandbox *sb, const char *what, char **ret_error)
@@ -46,7 +32,7 @@ static void boot_failure(struct sandbox *sb, const char *what, char **ret_error)
                 if (asprintf(&qerr_path, "%s.qemu-stderr", console) >= 0)
                         read_file_tail(qerr_path, 5, &qerr);
         }
-        set_error(ret_error, "%s%s%s%s%s", what, qerr && *qerr ? "\nhypervisor said:\n" : "",
+        error_set(ret_error, 0, "%s%s%s%s%s", what, qerr && *qerr ? "\nhypervisor said:\n" : "",
                   qerr && *qerr ? qerr : "", tail && *tail ? "\nlast console lines:\n" : "",
                   tail && *tail ? tail : "");
 }
@@ -72,7 +58,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
 
         ops = hv_find(cfg->hypervisor);
         if (!ops) {
-                set_error(ret_error, "unknown hypervisor '%s'", cfg->hypervisor);
+                error_set(ret_error, 0, "unknown hypervisor '%s'", cfg->hypervisor);
                 return -EINVAL;
         }
         r = assets_find(&kernel, &initrd, ret_error);
@@ -93,12 +79,12 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         r = state_create(state_root(cfg->state_root), cfg->id, &sb->state_dir, &sb->lock_fd);
         if (r < 0) {
                 if (r == -EEXIST)
-                        set_error(ret_error,
+                        error_set(ret_error, 0,
                                   "the name '%s' is already in use (a running container, or an exited one: "
                                   "'hako rm %s')",
                                   cfg->id, cfg->id);
                 else
-                        set_error(ret_error, "cannot create state directory under %s: %s",
+                        error_set(ret_error, 0, "cannot create state directory under %s: %s",
                                   state_root(cfg->state_root), strerror(-r));
                 free(sb->id);
                 free(sb);
@@ -112,7 +98,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         /* Always: the container rootfs itself comes over virtio-fs. */
         r = virtiofsd_start(sb->state_dir, cfg->shares, cfg->n_shares, &sb->vfsd);
         if (r < 0) {
-                set_error(ret_error, "cannot start virtiofsd (%s): %s", virtiofsd_binary(), strerror(-r));
+                error_set(ret_error, 0, "cannot start virtiofsd (%s): %s", virtiofsd_binary(), strerror(-r));
                 goto fail;
         }
 
@@ -154,13 +140,13 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         r = ops->create(&hc, &sb->vm);
         safe_close(sp[1]);
         if (r < 0) {
-                set_error(ret_error, "invalid VM configuration: %s", strerror(-r));
+                error_set(ret_error, 0, "invalid VM configuration: %s", strerror(-r));
                 goto fail;
         }
         r = sb->vm->ops->start(sb->vm);
         if (r < 0) {
                 if (r == -ENOENT)
-                        set_error(ret_error, "QEMU not found (apt-get install qemu-system-x86)");
+                        error_set(ret_error, 0, "QEMU not found (apt-get install qemu-system-x86)");
                 else
                         boot_failure(sb, "cannot start the VM", ret_error);
                 goto fail;
@@ -200,8 +186,8 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 if (r == 0) {
                         Hako__Agent__V1__HealthResponse *h = (Hako__Agent__V1__HealthResponse *)resp;
                         if (h->protocol != HAKO_AGENT_PROTOCOL) {
-                                set_error(
-                                    ret_error,
+                                error_set(
+                                    ret_error, 0,
                                     "guest agent speaks protocol %u, hako needs %u (rebuild the initrd)",
                                     h->protocol, HAKO_AGENT_PROTOCOL);
                                 r = -EPROTO;
@@ -245,7 +231,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 r = agent_call(&sb->agent, "CreateSandbox", &req.base, NULL, AGENT_CALL_TIMEOUT_MS, NULL,
                                NULL, &rerr);
                 if (r < 0) {
-                        set_error(ret_error, "the guest could not set up the sandbox: %s",
+                        error_set(ret_error, 0, "the guest could not set up the sandbox: %s",
                                   rerr ? rerr : strerror(-r));
                         goto fail;
                 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "agent-protocol.h"
+#include "error.h"
 #include "macro.h"
 
 #define SPEC_MAX_BYTES (1u << 20)
@@ -95,18 +96,6 @@ json_t *spec_default(void)
                          "readonlyPaths", strings(ro));
 }
 
-static int err(char **ret_error, int r, const char *fmt, const char *arg) _printf_(3, 0);
-static int err(char **ret_error, int r, const char *fmt, const char *arg)
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        /* every caller passes a literal with exactly one %s */
-        if (ret_error && asprintf(ret_error, fmt, arg) < 0)
-                *ret_error = NULL;
-#pragma GCC diagnostic pop
-        return r;
-}
-
 int spec_check_supported(json_t *spec, char **ret_error)
 {
         json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
@@ -117,10 +106,11 @@ int spec_check_supported(json_t *spec, char **ret_error)
         {
                 json_t *path = json_object_get(n, "path");
                 if (path && json_string_length(path) > 0)
-                        return err(ret_error, -EOPNOTSUPP,
-                                   "joining an existing namespace (%s) is not possible: the container runs "
-                                   "in its own VM",
-                                   json_string_value(json_object_get(n, "type")));
+                        return error_set(
+                            ret_error, -EOPNOTSUPP,
+                            "joining an existing namespace (%s) is not possible: the container runs "
+                            "in its own VM",
+                            json_string_value(json_object_get(n, "type")));
         }
         return 0;
 }
@@ -137,9 +127,9 @@ int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bo
         if (asprintf(&path, "%s/config.json", bundle_dir) < 0)
                 return -ENOMEM;
         if (stat(path, &st) < 0)
-                return err(ret_error, negative_errno(), "cannot read %s", path);
+                return error_set(ret_error, negative_errno(), "cannot read %s", path);
         if (st.st_size > SPEC_MAX_BYTES)
-                return err(ret_error, -EFBIG, "%s is too large", path);
+                return error_set(ret_error, -EFBIG, "%s is too large", path);
         spec = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
         if (!spec) {
                 if (ret_error &&
@@ -149,13 +139,14 @@ int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bo
         }
         if (!json_is_object(spec) || !json_is_string(json_object_get(spec, "ociVersion"))) {
                 json_decref(spec);
-                return err(ret_error, -EINVAL, "invalid %s: not an OCI runtime config (no ociVersion)", path);
+                return error_set(ret_error, -EINVAL, "invalid %s: not an OCI runtime config (no ociVersion)",
+                                 path);
         }
         root = json_object_get(spec, "root");
         const char *rp = json_string_value(json_object_get(root, "path"));
         if (!rp || !*rp) {
                 json_decref(spec);
-                return err(ret_error, -EINVAL, "invalid %s: root.path is missing", path);
+                return error_set(ret_error, -EINVAL, "invalid %s: root.path is missing", path);
         }
         if (rp[0] == '/')
                 rootfs = strdup(rp);
@@ -167,7 +158,7 @@ int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bo
         }
         if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 json_decref(spec);
-                return err(ret_error, -ENOENT, "bundle rootfs %s does not exist", rootfs);
+                return error_set(ret_error, -ENOENT, "bundle rootfs %s does not exist", rootfs);
         }
         r = spec_check_supported(spec, ret_error);
         if (r < 0) {
@@ -264,7 +255,7 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
         int r;
 
         if (!json_is_object(process))
-                return err(ret_error, -EINVAL, "%s", "the OCI config has no process to run");
+                return error_set(ret_error, -EINVAL, "%s", "the OCI config has no process to run");
         if (!json_is_object(linux_)) {
                 linux_ = json_object();
                 json_object_set_new(spec, "linux", linux_);
@@ -286,7 +277,7 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
         }
         json_t *args = json_object_get(process, "args");
         if (!json_is_array(args) || json_array_size(args) == 0)
-                return err(ret_error, -EINVAL, "%s", "no command given and the image has none");
+                return error_set(ret_error, -EINVAL, "%s", "no command given and the image has none");
 
         json_t *env = json_object_get(process, "env");
         if (!json_is_array(env)) {
@@ -328,10 +319,10 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
                 struct stat st;
                 char *name;
                 if (!src || src[0] != '/')
-                        return err(ret_error, -EINVAL, "bind mount source '%s' must be an absolute path",
-                                   src ? src : "");
+                        return error_set(ret_error, -EINVAL,
+                                         "bind mount source '%s' must be an absolute path", src ? src : "");
                 if (stat(src, &st) < 0)
-                        return err(ret_error, -ENOENT, "bind mount source %s does not exist", src);
+                        return error_set(ret_error, -ENOENT, "bind mount source %s does not exist", src);
                 r = add_share(shares, n_shares, src, mount_is_ro(m), &name);
                 if (r < 0)
                         return r;
