@@ -145,13 +145,15 @@ echo "# lifecycle took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 
 # --- signals ---------------------------------------------------------------------------------
 # PID 1 of a PID namespace gets only signals it handles: the shell traps TERM and USR1.
-b_trap=$(mkbundle trap '["sh", "-c", "trap \"exit 3\" TERM; trap \"exit 4\" USR1; while :; do sleep 0.1; done"]')
-hako create --bundle "$b_trap" --pid-file "$work/t1.pid" t1 </dev/null >/dev/null 2>&1
-hako create --bundle "$b_trap" --pid-file "$work/t2.pid" t2 </dev/null >/dev/null 2>&1
+# It says "ready" once its traps are set: a signal that arrives before is ignored (no handler yet).
+b_trap=$(mkbundle trap '["sh", "-c", "trap \"exit 3\" TERM; trap \"exit 4\" USR1; echo ready; while :; do sleep 0.1; done"]')
+hako create --bundle "$b_trap" --pid-file "$work/t1.pid" t1 </dev/null >"$work/t1.out" 2>&1
+hako create --bundle "$b_trap" --pid-file "$work/t2.pid" t2 </dev/null >"$work/t2.out" 2>&1
 b_sleep=$(mkbundle sleep '["sleep", "1000"]')
 addhooks "$b_sleep" sleep
 hako create --bundle "$b_sleep" --pid-file "$work/t3.pid" t3 </dev/null >/dev/null 2>&1
 hako start t1; hako start t2; hako start t3
+for t in t1 t2; do for _ in $(seq 300); do grep -q ready "$work/$t.out" && break; sleep 0.1; done; done
 runh kill t1 FOO; check "kill: an invalid signal fails" "1 1" "$rc $(grep -c 'unknown signal' <<<"$err")"
 runh kill t1 SIGTERM; check "kill by name: exit 0" 0 "$rc"
 check "kill by name: the container got SIGTERM" 3 "$(reaped_code "$(cat "$work/t1.pid")")"
