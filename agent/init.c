@@ -44,9 +44,10 @@ static int init_move_root(void)
 }
 
 /* crun copies itself into a sealed memfd and re-executes on every call (CVE-2019-5736), which
- * doubles its start-up cost under emulation. It skips that when it runs from a read-only mount and
- * _LIBCONTAINER_CLONED_BINARY is set (agent_container.c sets it), which keeps the protection: a
- * container still cannot overwrite the binary. */
+ * doubles its start-up cost under emulation and, under TCG, let freed copies become stale code
+ * (docs/guest.md). It skips that when its binary is on a read-only mount (the initramfs must be
+ * ramfs, not tmpfs: see the kernel command line), which keeps the protection: a container still
+ * cannot overwrite the binary. */
 static int init_protect_crun(void)
 {
         if (mount(AGENT_CRUN_PATH, AGENT_CRUN_PATH, NULL, MS_BIND, NULL) < 0)

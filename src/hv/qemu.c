@@ -89,6 +89,13 @@ static void qemu_free(struct hv_vm *vm)
         free(q);
 }
 
+/* HAKO_QEMU_CPU overrides the CPU model TCG emulates. */
+static const char *tcg_cpu_model(void)
+{
+        const char *e = getenv("HAKO_QEMU_CPU");
+        return e && *e ? e : "max";
+}
+
 static void build_accel(struct qemu_vm *q, const struct hv_config *cfg, struct strv *a)
 {
         bool kvm;
@@ -117,7 +124,7 @@ static void build_accel(struct qemu_vm *q, const struct hv_config *cfg, struct s
                 strv_push(a, "-accel");
                 strv_push(a, "tcg,thread=multi,tb-size=64");
                 strv_push(a, "-cpu");
-                strv_push(a, "max");
+                strv_push(a, tcg_cpu_model());
         }
 }
 
@@ -195,10 +202,16 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
         /* Without it, microvm guests sometimes spin forever calibrating the TSC against a PIT. */
         if (tsc)
                 snprintf(tscarg, sizeof(tscarg), " tsc_early_khz=%llu", (unsigned long long)tsc);
+        /* rootfstype=ramfs: on the default tmpfs initramfs, crun sees its binary as an unsealed
+         * memfd-like (shmem) file and re-executes from a memfd copy on every call. Those copies
+         * are freed and their pages reused as virtio-fs page cache, which virtiofsd fills behind
+         * TCG's back: stale translations at the same addresses (crun and busybox are both static
+         * at 0x401000) made container processes crash now and then. On ramfs crun runs from the
+         * read-only bind the agent makes, with no copy. */
         strv_push(a, "-append");
         strv_pushf(a,
                    "console=ttyS0 quiet panic=-1 reboot=t nomodule random.trust_cpu=on i8042.noaux "
-                   "cryptomgr.notests%s hako.transport=%s%s%s",
+                   "cryptomgr.notests rootfstype=ramfs%s hako.transport=%s%s%s",
                    tscarg, cfg->vsock_cid ? "vsock" : "serial", cfg->cmdline_extra ? " " : "",
                    cfg->cmdline_extra ? cfg->cmdline_extra : "");
 
