@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "timeutil.h"
 #include "ttrpc.h"
 
 /* Containers through crun: bundle, rootfs, stdio, and crun create/start/exec/delete. */
@@ -28,13 +29,6 @@
 #define CRUN          AGENT_CRUN_PATH
 #define CRUN_ROOT     "/run/crun"
 #define CRUN_ROOT_ARG "--root=/run/crun"
-
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void set_error(struct agent_crun_error *err, int code, const char *fmt, ...) _printf_(3, 4);
 static void set_error(struct agent_crun_error *err, int code, const char *fmt, ...)
@@ -328,7 +322,7 @@ static int crun_launch(const char *what, char **argv, int n, const char *id, str
                        bool *ret_spawned, struct agent_crun_error *err)
 {
         const char *log_path = argv[2] + strlen("--log=file:");
-        uint64_t t0 = now_ms();
+        long long t0 = mono_ms();
         int r;
 
         if (terminal) {
@@ -339,7 +333,7 @@ static int crun_launch(const char *what, char **argv, int n, const char *id, str
         argv[n] = NULL;
         (void)unlink(pid_path);
         r = crun_spawn(argv, s->child[0], s->child[1], s->child[2]);
-        log_debug("crun %s %s: %llu ms", what, id, (unsigned long long)(now_ms() - t0));
+        log_debug("crun %s %s: %lld ms", what, id, mono_ms() - t0);
         r = crun_check(r, log_path, err);
         if (r < 0)
                 return r;
@@ -462,7 +456,7 @@ int agent_container_start(struct agent_container *c, struct agent_crun_error *er
 {
         char log_path[200];
         char *argv[] = {"crun", CRUN_ROOT_ARG, log_path, "--log-format=json", "start", c->id, NULL};
-        uint64_t t0 = now_ms();
+        long long t0 = mono_ms();
         int r;
 
         if (c->started) {
@@ -470,13 +464,13 @@ int agent_container_start(struct agent_container *c, struct agent_crun_error *er
                 return -EALREADY;
         }
         if (start_via_fifo(c->id) == 0) {
-                log_debug("start %s via exec fifo: %llu ms", c->id, (unsigned long long)(now_ms() - t0));
+                log_debug("start %s via exec fifo: %lld ms", c->id, mono_ms() - t0);
                 c->started = true;
                 return 0;
         }
         snprintf(log_path, sizeof(log_path), "--log=file:%s/crun.log", c->bundle);
         r = crun_spawn(argv, -1, -1, -1);
-        log_debug("crun start %s: %llu ms", c->id, (unsigned long long)(now_ms() - t0));
+        log_debug("crun start %s: %lld ms", c->id, mono_ms() - t0);
         r = crun_check(r, log_path + strlen("--log=file:"), err);
         if (r < 0)
                 return r;
