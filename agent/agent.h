@@ -107,6 +107,9 @@ int agent_container_exec(struct agent_container *c, const char *exec_id, const c
                          struct agent_process **ret_process);
 /* Kills, deletes and unmounts; c is freed. Answers nothing: the caller fails parked requests first. */
 void agent_container_remove(struct agent_container *c);
+/* `crun update --resources` with the OCI linux.resources JSON given. */
+int agent_container_update(struct agent_container *c, const char *resources_json,
+                           struct agent_crun_error *err);
 int agent_container_resize(struct agent_process *p, unsigned rows, unsigned columns);
 
 /* sandbox.c */
@@ -132,3 +135,5 @@ void agent_server_set_listener(int fd);
 void agent_server_on_process(struct agent_process *p);
 /* Fails every parked request that refers to a process of c (it is going away). */
 void agent_server_drop_container(struct agent_container *c);
+/* The same for one process (RemoveProcess). */
+void agent_server_drop_process(struct agent_process *p);

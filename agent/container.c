@@ -133,6 +133,21 @@ static int crun_error_code(const char *msg)
         return TTRPC_INTERNAL;
 }
 
+/* Docker decides 127 (not found) / 126 (cannot execute) from runc's wording, matched as is:
+ * `exec: "CMD": executable file not found in $PATH`. crun says "executable file `CMD` not found
+ * in $PATH: No such file or directory"; say it the way the clients expect. */
+static void runc_wording(char *msg, size_t size)
+{
+        const char *a = strstr(msg, "executable file `"), *b;
+        char cmd[256];
+
+        if (!a || !(b = strchr(a + 17, '`')) || (size_t)(b - a - 17) >= sizeof(cmd))
+                return;
+        memcpy(cmd, a + 17, (size_t)(b - a - 17));
+        cmd[b - a - 17] = 0;
+        snprintf(msg, size, "exec: \"%s\": executable file not found in $PATH", cmd);
+}
+
 static int crun_check(int status, const char *log_path, struct agent_crun_error *err)
 {
         if (status < 0) {
@@ -143,6 +158,7 @@ static int crun_check(int status, const char *log_path, struct agent_crun_error 
                 return 0;
         crun_log_message(log_path, err->message, sizeof(err->message));
         err->code = crun_error_code(err->message);
+        runc_wording(err->message, sizeof(err->message));
         return -EIO;
 }
 
@@ -562,6 +578,27 @@ void agent_container_remove(struct agent_container *c)
         (void)crun_spawn(argv, -1, -1, -1);
         container_cleanup_bundle(c);
         agent_container_forget(c);
+}
+
+int agent_container_update(struct agent_container *c, const char *resources_json,
+                           struct agent_crun_error *err)
+{
+        char path[200], log_path[220], res_arg[220];
+        char *argv[] = {"crun", CRUN_ROOT_ARG, log_path, "--log-format=json", "update", res_arg, c->id, NULL};
+        int r;
+
+        snprintf(path, sizeof(path), "%s/update.json", c->bundle);
+        snprintf(log_path, sizeof(log_path), "--log=file:%s/crun.log", c->bundle);
+        snprintf(res_arg, sizeof(res_arg), "--resources=%s", path);
+        r = write_file_atomic(path, resources_json, strlen(resources_json), 0600);
+        if (r < 0) {
+                set_error(err, TTRPC_INTERNAL, "writing resources: %s", strerror(-r));
+                return r;
+        }
+        r = crun_spawn(argv, -1, -1, -1);
+        r = crun_check(r, log_path + strlen("--log=file:"), err);
+        (void)unlink(path);
+        return r;
 }
 
 int agent_container_resize(struct agent_process *p, unsigned rows, unsigned columns)

@@ -188,22 +188,35 @@ void agent_server_on_process(struct agent_process *p)
         pending_update_watches(p);
 }
 
-void agent_server_drop_container(struct agent_container *c)
+/* Answers every request parked on p (or on every process of c when p is NULL). */
+static void drop_parked(struct agent_container *c, struct agent_process *p)
 {
         for (size_t i = 0; i < HAKO_MAX_PENDING; i++) {
                 struct pending *pd = &pending[i];
-                if (!pd->used || pd->process->container != c)
+                if (!pd->used || pd->process->container != c || (p && pd->process != p))
                         continue;
                 if (pd->kind == PENDING_WAIT && pd->process->exited)
                         reply_wait(pd->stream_id, pd->process);
                 else if (pd->kind == PENDING_READ_OUT || pd->kind == PENDING_READ_ERR)
                         reply_data(pd->stream_id, NULL, 0);
                 else
-                        reply(pd->stream_id, TTRPC_NOT_FOUND, "container removed", NULL);
+                        reply(pd->stream_id, TTRPC_NOT_FOUND, p ? "process removed" : "container removed",
+                              NULL);
                 pending_free(pd);
         }
+}
+
+void agent_server_drop_container(struct agent_container *c)
+{
+        drop_parked(c, NULL);
         for (struct agent_process *p = c->processes; p; p = p->next)
                 agent_process_update_watches(p, false, false, false);
+}
+
+void agent_server_drop_process(struct agent_process *p)
+{
+        drop_parked(p->container, p);
+        agent_process_update_watches(p, false, false, false);
 }
 
 static bool stream_parked(uint32_t sid)
@@ -403,6 +416,28 @@ static void handle_exec_process(uint32_t sid, const ProtobufCMessage *m)
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
+static void handle_remove_process(uint32_t sid, const ProtobufCMessage *m)
+{
+        const Hako__Agent__V1__RemoveProcessRequest *req = (const void *)m;
+        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        struct agent_process *p;
+
+        if (!*req->exec_id) {
+                reply(sid, TTRPC_INVALID_ARGUMENT, "the init process goes with its container", NULL);
+                return;
+        }
+        p = lookup_process(sid, req->container_id, req->exec_id);
+        if (!p)
+                return;
+        if (!p->exited) {
+                reply(sid, TTRPC_FAILED_PRECONDITION, "process is running", NULL);
+                return;
+        }
+        agent_server_drop_process(p);
+        agent_process_forget(p);
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
 static void handle_signal_process(uint32_t sid, const ProtobufCMessage *m)
 {
         const Hako__Agent__V1__SignalProcessRequest *req = (const void *)m;
@@ -535,6 +570,27 @@ static void handle_tty_win_resize(uint32_t sid, const ProtobufCMessage *m)
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
+static void handle_update_container(uint32_t sid, const ProtobufCMessage *m)
+{
+        const Hako__Agent__V1__UpdateContainerRequest *req = (const void *)m;
+        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        struct agent_crun_error err = {0};
+        struct agent_container *c;
+
+        if (!*req->resources || strlen(req->resources) > HAKO_MAX_RESOURCES_LEN) {
+                reply(sid, TTRPC_INVALID_ARGUMENT, "invalid UpdateContainer request", NULL);
+                return;
+        }
+        c = lookup_container(sid, req->container_id);
+        if (!c)
+                return;
+        if (agent_container_update(c, req->resources, &err) < 0) {
+                reply(sid, err.code, err.message, NULL);
+                return;
+        }
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
 static void handle_stats_container(uint32_t sid, const ProtobufCMessage *m)
 {
         const Hako__Agent__V1__StatsContainerRequest *req = (const void *)m;
@@ -578,6 +634,7 @@ static const struct {
     {"StartContainer", &hako__agent__v1__start_container_request__descriptor, handle_start_container},
     {"RemoveContainer", &hako__agent__v1__remove_container_request__descriptor, handle_remove_container},
     {"ExecProcess", &hako__agent__v1__exec_process_request__descriptor, handle_exec_process},
+    {"RemoveProcess", &hako__agent__v1__remove_process_request__descriptor, handle_remove_process},
     {"SignalProcess", &hako__agent__v1__signal_process_request__descriptor, handle_signal_process},
     {"WaitProcess", &hako__agent__v1__wait_process_request__descriptor, handle_wait_process},
     {"WriteStdin", &hako__agent__v1__write_stream_request__descriptor, handle_write_stdin},
@@ -586,6 +643,7 @@ static const struct {
     {"ReadStderr", &hako__agent__v1__read_stream_request__descriptor, handle_read_stderr},
     {"TtyWinResize", &hako__agent__v1__tty_win_resize_request__descriptor, handle_tty_win_resize},
     {"StatsContainer", &hako__agent__v1__stats_container_request__descriptor, handle_stats_container},
+    {"UpdateContainer", &hako__agent__v1__update_container_request__descriptor, handle_update_container},
 };
 
 static void handle_frame(const struct ttrpc_frame *f)

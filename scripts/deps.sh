@@ -5,7 +5,7 @@ pkgs=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
   protobuf-c-compiler libprotobuf-c-dev libjansson-dev
   qemu-system-x86 qemu-utils crun busybox-static cpio file
-  dpkg-dev libseccomp-dev libcap-dev
+  dpkg-dev libseccomp-dev libcap-dev libyajl-dev
   linux-source-6.1 bc bison flex libelf-dev xz-utils python3 util-linux procps
 )
 missing=()

@@ -2,6 +2,7 @@
 #include "fileio.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -190,4 +191,37 @@ int read_file_tail(const char *path, unsigned lines, char **ret)
                         *p = '?';
         *ret = strdup(start);
         return *ret ? 0 : -ENOMEM;
+}
+
+void stdio_to_null(void)
+{
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        if (null < 0)
+                return;
+        for (int fd = 0; fd <= 2; fd++)
+                dup2(null, fd);
+        safe_close(null);
+}
+
+void close_fds_except(const int *keep, size_t n)
+{
+        int fds[1024];
+        size_t k = 0;
+        struct dirent *de;
+        DIR *d = opendir("/proc/self/fd");
+
+        if (!d)
+                return;
+        while ((de = readdir(d)) && k < ELEMENTSOF(fds)) {
+                int fd = atoi(de->d_name);
+                bool kept = fd <= 2 || fd == dirfd(d);
+                for (size_t i = 0; i < n && !kept; i++)
+                        kept = keep[i] == fd;
+                if (!kept)
+                        fds[k++] = fd;
+        }
+        closedir(d);
+        for (size_t i = 0; i < k; i++)
+                close(fds[i]);
 }

@@ -15,3 +15,9 @@ int rm_rf(const char *path);
 int fd_set_nonblock(int fd, int nonblock);
 /* The last `lines` lines of a text file, for error messages (console tails). */
 int read_file_tail(const char *path, unsigned lines, char **ret);
+
+/* Points fds 0-2 at /dev/null (a host process must not keep its caller's pipes open). */
+void stdio_to_null(void);
+/* Closes every fd above 2 except the n in keep: fds a caller leaked to a long-lived process
+ * (no O_CLOEXEC) would stay open as long as it runs, and a caller waiting for EOF would hang. */
+void close_fds_except(const int *keep, size_t n);

@@ -19,39 +19,13 @@
 #include "run-options.h"
 #include "sandbox.h"
 #include "state.h"
+#include "terminal.h"
 #include "timeutil.h"
 
 /* Docker's exit codes for failures that are not the container's own. */
 #define EXIT_HAKO_ERROR  125
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND   127
-
-static struct termios saved_termios;
-static bool termios_saved;
-
-static void tty_restore(void)
-{
-        if (termios_saved) {
-                tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_termios);
-                termios_saved = false;
-        }
-}
-
-static int tty_raw(void)
-{
-        struct termios t;
-
-        if (tcgetattr(STDIN_FILENO, &saved_termios) < 0)
-                return negative_errno();
-        t = saved_termios;
-        cfmakeraw(&t);
-        /* Keep output processing so our own error lines still start at column 0. */
-        t.c_oflag |= OPOST;
-        if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0)
-                return negative_errno();
-        termios_saved = true;
-        return 0;
-}
 
 static int create_container(struct sandbox *sb, const char *id, json_t *spec, bool overlay, bool ro,
                             const struct run_options *o, int *ret_exit, char **ret_error)
@@ -205,10 +179,9 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         t_started = mono_ms();
 
         if (o.tty && o.interactive && isatty(STDIN_FILENO))
-                tty_raw();
+                term_raw(STDIN_FILENO);
         struct relay_opts ro = {
             .agent = &sb->agent,
-            .vm_pidfd = sb->vm->pidfd,
             .container_id = id,
             .exec_id = "",
             .in_fd = o.interactive ? STDIN_FILENO : -1,
@@ -216,10 +189,9 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
             .err_fd = STDERR_FILENO,
             .tty = o.tty,
             .winsize_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO,
-            .signal_fd = sfd,
         };
-        r = relay_run(&ro, &exit_code);
-        tty_restore();
+        r = relay_run(&ro, sb->vm->pidfd, sfd, &exit_code);
+        term_restore();
         t_exited = mono_ms();
         if (r < 0) {
                 exit_code = EXIT_HAKO_ERROR;

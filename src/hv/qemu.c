@@ -26,6 +26,7 @@ struct qemu_vm {
         struct hv_vm base; /* first: a struct hv_vm * is a struct qemu_vm * */
         struct strv argv;
         int agent_fd;    /* handed to QEMU as fd 3 */
+        int vfs_fd;      /* handed to QEMU as fd 5: connected to virtiofsd */
         int qmp_peer_fd; /* handed to QEMU as fd 4 */
         int qmp_fd;      /* our end */
         struct qmp qmp;
@@ -82,6 +83,7 @@ static void qemu_free(struct hv_vm *vm)
                 vm->ops->stop(vm);
         strv_done(&q->argv);
         safe_close(q->agent_fd);
+        safe_close(q->vfs_fd);
         safe_close(q->qmp_peer_fd);
         safe_close(q->qmp_fd);
         safe_close(vm->pidfd);
@@ -148,11 +150,16 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 return -ENOMEM;
         q->base.ops = &hv_qemu_ops;
         q->base.pidfd = -1;
-        q->agent_fd = q->qmp_peer_fd = q->qmp_fd = -1;
+        q->agent_fd = q->qmp_peer_fd = q->qmp_fd = q->vfs_fd = -1;
         q->pc = pc;
         q->console_log = strdup(cfg->console_log);
         if (!q->console_log)
                 goto oom;
+        if (cfg->virtiofs_tag) {
+                q->vfs_fd = fcntl(cfg->virtiofs_fd, F_DUPFD_CLOEXEC, 3);
+                if (q->vfs_fd < 0)
+                        goto fail_errno;
+        }
         if (cfg->agent_fd >= 0) {
                 q->agent_fd = fcntl(cfg->agent_fd, F_DUPFD_CLOEXEC, 3);
                 if (q->agent_fd < 0)
@@ -240,9 +247,10 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 strv_push(a, "-device");
                 strv_push(a, "virtserialport,chardev=agent,name=hako.agent");
         }
-        if (cfg->virtiofs_socket) {
+        if (cfg->virtiofs_tag) {
+                /* fd 5: connected to virtiofsd, so the socket's path length does not matter. */
                 strv_push(a, "-chardev");
-                strv_pushf(a, "socket,id=vfs,path=%s", cfg->virtiofs_socket);
+                strv_push(a, "socket,id=vfs,fd=5");
                 strv_push(a, "-device");
                 strv_pushf(a, "%s,chardev=vfs,tag=%s,queue-size=1024",
                            pc ? "vhost-user-fs-pci" : "vhost-user-fs-device", cfg->virtiofs_tag);
@@ -270,7 +278,7 @@ static int qemu_start(struct hv_vm *vm)
 {
         struct qemu_vm *q = to_qemu(vm);
         _cleanup_close_ int log_fd = -1;
-        int fds[2];
+        int fds[3];
         int r;
 
         /* QEMU's own stderr (bad option, missing file) goes next to the console log. */
@@ -283,10 +291,11 @@ static int qemu_start(struct hv_vm *vm)
 
         fds[0] = q->agent_fd >= 0 ? q->agent_fd : q->qmp_peer_fd; /* placeholder keeps numbering */
         fds[1] = q->qmp_peer_fd;
+        fds[2] = q->vfs_fd;
         struct spawn_opts o = {
             .argv = (const char *const *)q->argv.v,
             .pass_fds = fds,
-            .n_pass_fds = 2,
+            .n_pass_fds = q->vfs_fd >= 0 ? 3 : 2,
             .stdin_fd = -1,
             .stdout_fd = log_fd,
             .stderr_fd = log_fd,
@@ -303,6 +312,7 @@ static int qemu_start(struct hv_vm *vm)
         /* QEMU holds its own copies now; ours would keep the channels open after it dies. */
         q->agent_fd = safe_close(q->agent_fd);
         q->qmp_peer_fd = safe_close(q->qmp_peer_fd);
+        q->vfs_fd = safe_close(q->vfs_fd);
         return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "host-cgroup.h"
 #include "monitor.h"
 #include "spec.h"
 #include "state.h"
@@ -20,9 +21,37 @@
 #define VM_MEMORY_MIN_MIB      128
 #define VM_MEMORY_DEFAULT_MIB  128 /* as `hako run` */
 
-/* The VM's size follows the container's limits: vCPUs from the CPU quota (1 without one), RAM
- * from the memory limit plus what the guest kernel and agent need (`hako run`'s default without
- * one). */
+/* CPUs in a cpuset list ("0-3,6"); 0 when it is empty or malformed. */
+static long cpuset_count(const char *s)
+{
+        long n = 0;
+
+        if (!s)
+                return 0;
+        while (*s) {
+                char *end;
+                long a = strtol(s, &end, 10), b = a;
+                if (end == s || a < 0)
+                        return 0;
+                if (*end == '-') {
+                        s = end + 1;
+                        b = strtol(s, &end, 10);
+                        if (end == s || b < a)
+                                return 0;
+                }
+                n += b - a + 1;
+                if (*end == ',')
+                        end++;
+                else if (*end)
+                        return 0;
+                s = end;
+        }
+        return n;
+}
+
+/* The VM's size follows the container's limits: vCPUs from the CPU quota and the cpuset (the
+ * smaller; 1 without either), RAM from the memory limit plus what the guest kernel and agent
+ * need (`hako run`'s default without one). */
 static void size_vm(json_t *spec, uint32_t *ret_vcpus, uint64_t *ret_memory_mib)
 {
         json_t *res = json_object_get(json_object_get(spec, "linux"), "resources");
@@ -33,13 +62,48 @@ static void size_vm(json_t *spec, uint32_t *ret_vcpus, uint64_t *ret_memory_mib)
 
         *ret_vcpus = 1;
         *ret_memory_mib = VM_MEMORY_DEFAULT_MIB;
-        if (quota > 0) {
-                json_int_t v = (quota + (period > 0 ? period : 100000) - 1) / (period > 0 ? period : 100000);
-                *ret_vcpus = (uint32_t)MAX(1, MIN(v, ncpu > 0 ? ncpu : 1));
-        }
+        long cpus = cpuset_count(json_string_value(json_object_get(json_object_get(res, "cpu"), "cpus")));
+        long v = ncpu > 0 ? ncpu : 1;
+
+        if (quota > 0)
+                v = MIN(
+                    v, (long)((quota + (period > 0 ? period : 100000) - 1) / (period > 0 ? period : 100000)));
+        if (cpus > 0)
+                v = MIN(v, cpus);
+        if (quota > 0 || cpus > 0)
+                *ret_vcpus = (uint32_t)MAX(1, v);
         if (limit > 0)
                 *ret_memory_mib =
                     MAX((uint64_t)limit / (1024ull * 1024) + VM_MEMORY_OVERHEAD_MIB, VM_MEMORY_MIN_MIB);
+}
+
+static void host_cpu_limit(json_t *spec, struct monitor_config *mc)
+{
+        json_t *cpu = json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "cpu");
+
+        mc->cpu_quota = json_integer_value(json_object_get(cpu, "quota"));
+        mc->cpu_period = (uint64_t)MAX(0, json_integer_value(json_object_get(cpu, "period")));
+        mc->cpu_shares = (uint64_t)MAX(0, json_integer_value(json_object_get(cpu, "shares")));
+}
+
+/* The guest has CPUs 0..vcpus-1 and one memory node: a host cpuset means nothing there (the VM's
+ * size already applies it), and crun would fail on CPUs the guest does not have. */
+static void guest_cpuset(json_t *spec, uint32_t vcpus)
+{
+        json_t *cpu = json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "cpu");
+        char buf[32];
+
+        if (!json_is_object(cpu))
+                return;
+        if (json_object_get(cpu, "cpus")) {
+                if (vcpus > 1)
+                        snprintf(buf, sizeof(buf), "0-%u", vcpus - 1);
+                else
+                        snprintf(buf, sizeof(buf), "0");
+                json_object_set_new(cpu, "cpus", json_string(buf));
+        }
+        if (json_object_get(cpu, "mems"))
+                json_object_set_new(cpu, "mems", json_string("0"));
 }
 
 /* Reads the host process's verdict: "0", or "-ERRNO message". EOF first: it died. */
@@ -77,6 +141,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
         bool rootfs_ro = false, tty;
         struct stat st;
         int pipefd[2] = {-1, -1}, r;
+        char host_cgroup[HOST_CGROUP_PATH_MAX];
         pid_t pid;
 
         if (!state_id_valid(o->id))
@@ -117,6 +182,18 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
         annotations = json_incref(json_object_get(spec, "annotations"));
         if (!annotations)
                 annotations = json_object();
+        /* The host cgroup is the caller's name for the container; the guest gets its own path. */
+        const char *cgp = json_string_value(json_object_get(json_object_get(spec, "linux"), "cgroupsPath"));
+        if (cgp && *cgp)
+                r = host_cgroup_normalize(cgp, host_cgroup, sizeof(host_cgroup));
+        else
+                r = snprintf(host_cgroup, sizeof(host_cgroup), "/hako/%s", o->id) < (int)sizeof(host_cgroup)
+                        ? 0
+                        : -EINVAL;
+        if (r < 0) {
+                r = error_set(ret_error, -EINVAL, "invalid linux.cgroupsPath '%s'", cgp ? cgp : "");
+                goto out;
+        }
         struct container_opts copts = {.tty = tty};
         r = spec_prepare(spec, o->id, &copts, &shares, &n_shares, ret_error);
         if (r < 0)
@@ -147,8 +224,11 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
             .debug = o->debug,
             .log_fd = o->log_fd,
             .log_json = o->log_json,
+            .host_cgroup = host_cgroup,
         };
         size_vm(spec, &mc.vcpus, &mc.memory_mib);
+        host_cpu_limit(spec, &mc);
+        guest_cpuset(spec, mc.vcpus);
 
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 r = negative_errno();
@@ -177,6 +257,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
                 /* It has cleaned up and exits now; reap it so nothing of it remains. */
                 waitpid(pid, NULL, 0);
                 state_gc(o->root);
+                host_cgroup_remove(host_cgroup);
                 goto out;
         }
         *ret_pid = pid;

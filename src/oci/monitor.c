@@ -4,16 +4,22 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "console.h"
 #include "control.h"
+#include "exec-session.h"
+#include "fileio.h"
 #include "hooks.h"
+#include "host-cgroup.h"
 #include "log.h"
 #include "error.h"
 #include "macro.h"
@@ -21,16 +27,23 @@
 #include "relay.h"
 #include "sandbox.h"
 #include "state.h"
+#include "timeutil.h"
 
 #define EXIT_HAKO_ERROR     125
 #define AGENT_TIMEOUT_MS    60000
 #define EXIT_KILLED_BY_HAKO (128 + SIGKILL)
+/* Once the init is gone the container's other processes die with its PID namespace: their
+ * relays get this long to deliver the last output and exit codes. */
+#define EXECS_AFTER_INIT_MS 2000
 
 struct monitor {
         const struct monitor_config *c;
         struct sandbox *sb;
         int ctl_fd;
         bool started, paused, shutdown;
+        struct relay *init;
+        struct exec_session *execs[EXEC_SESSIONS_MAX];
+        size_t n_execs;
 };
 
 static void set_status(struct monitor *m, const char *status)
@@ -122,9 +135,96 @@ static int do_pause(struct monitor *m, bool pause, char **ret_error)
         return 0;
 }
 
-static int handle_request(void *userdata, const char *req, char **ret_error)
+static int do_exec(struct monitor *m, struct control_msg *msg, char **ret_error)
+{
+        int r;
+
+        if (m->paused)
+                return error_set(ret_error, -EBUSY, "cannot exec in a paused container");
+        if (!m->init)
+                return error_set(ret_error, -ESRCH, "cannot exec in a stopped container");
+        if (m->n_execs >= EXEC_SESSIONS_MAX)
+                return error_set(ret_error, -EBUSY, "too many exec processes (%d) in this container",
+                                 EXEC_SESSIONS_MAX);
+        r = exec_session_start(&m->sb->agent, m->c->id, msg, &m->execs[m->n_execs], ret_error);
+        if (r < 0)
+                return r;
+        m->n_execs++;
+        return 0;
+}
+
+static int do_update(struct monitor *m, const char *resources, char **ret_error)
+{
+        Hako__Agent__V1__UpdateContainerRequest req = HAKO__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+
+        if (m->paused)
+                return error_set(ret_error, -EBUSY, "container is paused");
+        json_t *res = json_loads(resources, 0, NULL), *cpu = json_object_get(res, "cpu");
+        int r;
+
+        if (!json_is_object(res)) {
+                json_decref(res);
+                return error_set(ret_error, -EINVAL, "the resources are not a JSON object");
+        }
+        req.container_id = (char *)m->c->id;
+        req.resources = (char *)resources;
+        r = agent_call(&m->sb->agent, "UpdateContainer", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL,
+                       ret_error);
+        /* The host side of a CPU limit follows; the VM's size (vCPUs, RAM) stays as booted. */
+        if (r >= 0 && m->c->host_cgroup && json_is_object(cpu) &&
+            (json_object_get(cpu, "quota") || json_object_get(cpu, "shares"))) {
+                json_int_t quota = json_integer_value(json_object_get(cpu, "quota"));
+                json_int_t period = json_integer_value(json_object_get(cpu, "period"));
+                json_int_t shares = json_integer_value(json_object_get(cpu, "shares"));
+                if (host_cgroup_set_cpu(m->c->host_cgroup,
+                                        json_object_get(cpu, "quota") ? quota : m->c->cpu_quota,
+                                        (uint64_t)(period > 0 ? period : 0), (uint64_t)MAX(shares, 0)) < 0)
+                        log_warning("host cgroup %s: cannot set the CPU limit", m->c->host_cgroup);
+        }
+        json_decref(res);
+        return r;
+}
+
+/* The guest cgroup's numbers, as one line of JSON for `hako events`. */
+static int do_stats(struct monitor *m, struct control_msg *msg, char **ret_error)
+{
+        Hako__Agent__V1__StatsContainerRequest req = HAKO__AGENT__V1__STATS_CONTAINER_REQUEST__INIT;
+        Hako__Agent__V1__StatsContainerResponse *st;
+        struct arena arena;
+        ProtobufCMessage *resp = NULL;
+        int r;
+
+        if (m->paused)
+                return error_set(ret_error, -EBUSY, "container is paused");
+        r = arena_init(&arena, 4096);
+        if (r < 0)
+                return r;
+        req.container_id = (char *)m->c->id;
+        r = agent_call(&m->sb->agent, "StatsContainer", &req.base,
+                       &hako__agent__v1__stats_container_response__descriptor, AGENT_TIMEOUT_MS, &arena,
+                       &resp, ret_error);
+        if (r >= 0) {
+                st = (void *)resp;
+                if (asprintf(&msg->answer_data,
+                             "{\"cpu_usage_usec\":%" PRIu64 ",\"cpu_user_usec\":%" PRIu64
+                             ",\"cpu_system_usec\":%" PRIu64 ",\"memory_current\":%" PRIu64
+                             ",\"memory_max\":%" PRIu64 ",\"pids_current\":%" PRIu64 ",\"pids_max\":%" PRIu64
+                             ",\"io_read_bytes\":%" PRIu64 ",\"io_write_bytes\":%" PRIu64 "}",
+                             st->cpu_usage_usec, st->cpu_user_usec, st->cpu_system_usec, st->memory_current,
+                             st->memory_max, st->pids_current, st->pids_max, st->io_read_bytes,
+                             st->io_write_bytes) < 0) {
+                        msg->answer_data = NULL;
+                        r = -ENOMEM;
+                }
+        }
+        arena_done(&arena);
+        return r;
+}
+
+static int handle_request(void *userdata, struct control_msg *msg, char **ret_error)
 {
         struct monitor *m = userdata;
+        const char *req = msg->text;
         int sig, all;
 
         if (!strcmp(req, "start"))
@@ -135,6 +235,12 @@ static int handle_request(void *userdata, const char *req, char **ret_error)
                 return do_pause(m, true, ret_error);
         if (!strcmp(req, "resume"))
                 return do_pause(m, false, ret_error);
+        if (!strncmp(req, "exec ", 5))
+                return do_exec(m, msg, ret_error);
+        if (!strncmp(req, "update\n", 7))
+                return do_update(m, req + 7, ret_error);
+        if (!strcmp(req, "stats"))
+                return do_stats(m, msg, ret_error);
         if (!strcmp(req, "shutdown")) {
                 m->shutdown = true; /* acted on once the answer is out */
                 return 0;
@@ -142,12 +248,94 @@ static int handle_request(void *userdata, const char *req, char **ret_error)
         return error_set(ret_error, -EOPNOTSUPP, "unknown request");
 }
 
-static int on_control(void *userdata)
+static void end_exec(struct monitor *m, size_t i, int exit_code)
 {
-        struct monitor *m = userdata;
+        exec_session_end(m->execs[i], &m->sb->agent, m->c->id, exit_code);
+        m->execs[i] = m->execs[--m->n_execs];
+}
 
-        control_serve_one(m->ctl_fd, handle_request, m);
-        return m->shutdown ? -ECANCELED : 0;
+/* Relays the init's stdio and every exec's until the init is done (and the execs, for a
+ * moment), serving the control socket. Returns 0 with the init's exit code, -ECANCELED on
+ * `shutdown`, -ECHILD when the VM died, or -errno. */
+static int monitor_loop(struct monitor *m, int signal_fd, int *ret_exit_code)
+{
+        long long init_done_at = 0;
+        int r = 0;
+
+        for (;;) {
+                struct pollfd fds[5 + 2 * EXEC_SESSIONS_MAX];
+                int timeout = -1, code, nfds = 5;
+
+                if (m->init) {
+                        r = relay_check(m->init, &timeout, ret_exit_code);
+                        if (r < 0)
+                                return r;
+                        if (r > 0) {
+                                m->init = relay_free(m->init);
+                                init_done_at = mono_ms();
+                        }
+                }
+                for (size_t i = 0; i < m->n_execs;) {
+                        r = relay_check(m->execs[i]->relay, &timeout, &code);
+                        if (r != 0)
+                                end_exec(m, i, r > 0 ? code : EXIT_HAKO_ERROR);
+                        else
+                                i++;
+                }
+                if (!m->init) {
+                        long long left = init_done_at + EXECS_AFTER_INIT_MS - mono_ms();
+                        if (m->n_execs == 0 || left <= 0)
+                                return 0;
+                        timeout = timeout < 0 ? (int)left : MIN(timeout, (int)left);
+                }
+                fds[0] = (struct pollfd){.fd = m->sb->agent.fd, .events = POLLIN};
+                fds[1] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
+                fds[2] = (struct pollfd){.fd = m->sb->vm->pidfd, .events = POLLIN};
+                fds[3] = (struct pollfd){.fd = m->ctl_fd, .events = POLLIN};
+                fds[4] = (struct pollfd){.fd = m->init ? relay_input_fd(m->init) : -1, .events = POLLIN};
+                for (size_t i = 0; i < m->n_execs; i++) {
+                        fds[nfds++] = (struct pollfd){.fd = m->execs[i]->conn_fd, .events = POLLIN};
+                        fds[nfds++] =
+                            (struct pollfd){.fd = relay_input_fd(m->execs[i]->relay), .events = POLLIN};
+                }
+                r = poll(fds, (nfds_t)nfds, timeout);
+                if (r < 0 && errno != EINTR)
+                        return negative_errno();
+                if (r <= 0)
+                        continue;
+                if (fds[0].revents) {
+                        r = agent_client_dispatch(&m->sb->agent);
+                        if (r < 0)
+                                return r;
+                }
+                if (fds[1].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                                if (!m->init || si.ssi_signo == SIGCHLD || si.ssi_signo == SIGPIPE)
+                                        continue;
+                                if (si.ssi_signo == SIGWINCH)
+                                        relay_resize(m->init);
+                                else
+                                        relay_signal(m->init, (int)si.ssi_signo);
+                        }
+                }
+                if (fds[2].revents)
+                        return -ECHILD;
+                /* The sessions first: serving a request below may add or end one. */
+                for (size_t i = 0, k = 5; i < m->n_execs; i++, k += 2) {
+                        if (fds[k].revents)
+                                exec_session_on_conn(m->execs[i]);
+                        if (fds[k + 1].revents)
+                                relay_on_input(m->execs[i]->relay);
+                }
+                if (m->init && fds[4].revents)
+                        relay_on_input(m->init);
+                if (fds[3].revents) {
+                        control_serve_one(m->ctl_fd, handle_request, m);
+                        if (m->shutdown)
+                                return -ECANCELED;
+                }
+        }
 }
 
 static int create_container(struct monitor *m, int tty_fd, char **ret_error)
@@ -193,6 +381,8 @@ static int write_record(struct monitor *m)
                 r = state_write(dir, "annotations", ann);
         if (r >= 0 && hooks) /* for the poststop hooks, which `hako delete` runs */
                 r = state_write(dir, "hooks", hooks);
+        if (r >= 0 && m->c->host_cgroup) /* removed by `hako delete` */
+                r = state_write(dir, "host_cgroup", m->c->host_cgroup);
         if (r >= 0)
                 r = state_write(dir, "oci_status", "created");
         /* Kept until `hako delete`, even if this process is killed. */
@@ -215,38 +405,6 @@ static void notify(int fd, int r, const char *error)
         safe_close(fd);
 }
 
-/* The monitor must not keep the pipes of `hako create`'s caller open beyond the stdio it relays. */
-static void stdio_to_null(void)
-{
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-        if (null < 0)
-                return;
-        for (int fd = 0; fd <= 2; fd++)
-                dup2(null, fd);
-        safe_close(null);
-}
-
-/* Fds the caller of `hako create` leaked to us (no O_CLOEXEC) would stay open as long as the
- * container runs: a caller waiting for EOF on one of them would hang. Keep only what we use. */
-static void close_inherited_fds(int keep1, int keep2)
-{
-        int fds[256], n = 0;
-        struct dirent *de;
-        DIR *d = opendir("/proc/self/fd");
-
-        if (!d)
-                return;
-        while ((de = readdir(d)) && n < (int)ELEMENTSOF(fds)) {
-                int fd = atoi(de->d_name);
-                if (fd > 2 && fd != keep1 && fd != keep2 && fd != dirfd(d))
-                        fds[n++] = fd;
-        }
-        closedir(d);
-        for (int i = 0; i < n; i++)
-                close(fds[i]);
-}
-
 int monitor_main(const struct monitor_config *c, int notify_fd)
 {
         struct monitor m = {.c = c, .ctl_fd = -1};
@@ -256,7 +414,16 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         int r, exit_code = EXIT_HAKO_ERROR;
 
         setsid();
-        close_inherited_fds(notify_fd, c->log_fd);
+        /* Before QEMU and virtiofsd are forked: they inherit it. A host without writable
+         * cgroups (rootless) still runs the container. */
+        if (c->host_cgroup) {
+                r = host_cgroup_enter(c->host_cgroup, getpid());
+                if (r >= 0 && (c->cpu_quota > 0 || c->cpu_shares > 0))
+                        r = host_cgroup_set_cpu(c->host_cgroup, c->cpu_quota, c->cpu_period, c->cpu_shares);
+                if (r < 0)
+                        log_warning("host cgroup %s: %s", c->host_cgroup, strerror(-r));
+        }
+        close_fds_except((int[]){notify_fd, c->log_fd}, 2);
         /* Our stderr is the container's: our own messages go to --log only. */
         log_set_output(c->log_fd >= 0 ? c->log_fd : open("/dev/null", O_WRONLY | O_CLOEXEC), c->log_json);
         /* Signals for the container, from the start: one arriving while the VM boots is
@@ -316,7 +483,6 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
 
         struct relay_opts ro = {
             .agent = &m.sb->agent,
-            .vm_pidfd = m.sb->vm->pidfd,
             .container_id = c->id,
             .exec_id = "",
             .in_fd = c->console_socket ? tty_fd : STDIN_FILENO,
@@ -324,12 +490,10 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
             .err_fd = c->console_socket ? tty_fd : STDERR_FILENO,
             .tty = c->tty,
             .winsize_fd = tty_fd,
-            .signal_fd = sfd,
-            .extra_fd = m.ctl_fd,
-            .on_extra_fd = on_control,
-            .userdata = &m,
         };
-        r = relay_run(&ro, &exit_code);
+        r = relay_new(&ro, &m.init);
+        if (r >= 0)
+                r = monitor_loop(&m, sfd, &exit_code);
         if (r == -ECANCELED && m.shutdown)
                 /* `hako delete`: the container dies with its VM; delete removes the record once we
                  * are gone (it needs the hooks in it). */
@@ -340,6 +504,9 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         }
         /* No more requests: a late client gets "not running" instead of waiting. */
         m.ctl_fd = safe_close(m.ctl_fd);
+        m.init = relay_free(m.init);
+        while (m.n_execs > 0)
+                end_exec(&m, m.n_execs - 1, EXIT_KILLED_BY_HAKO);
         char code[16];
         _cleanup_free_ char *sock = NULL;
         snprintf(code, sizeof(code), "%d", exit_code);

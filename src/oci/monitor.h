@@ -26,6 +26,10 @@ struct monitor_config {
         bool tty;
         bool rootfs_ro;
         enum hv_accel accel;
+        const char *host_cgroup; /* normalized linux.cgroupsPath; NULL: none */
+        int64_t cpu_quota;       /* host CPU limit of the VM, µs per cpu_period; <= 0: none */
+        uint64_t cpu_period;
+        uint64_t cpu_shares;
         uint32_t vcpus;
         uint64_t memory_mib;
         int boot_timeout_ms;

@@ -12,13 +12,14 @@
 
 /* Bounds every peer is held to. A frame over HAKO_TTRPC_MAX_FRAME is refused; a decoded message
  * may not use more than HAKO_TTRPC_ARENA bytes of memory. */
-#define HAKO_TTRPC_MAX_FRAME  (1u << 20)
-#define HAKO_TTRPC_ARENA      (4u << 20)
-#define HAKO_MAX_ID_LEN       64
-#define HAKO_MAX_STREAM_CHUNK (256u << 10)
-#define HAKO_MAX_CONTAINERS   64
-#define HAKO_MAX_PROCESSES    256
-#define HAKO_MAX_PENDING      128
+#define HAKO_TTRPC_MAX_FRAME   (1u << 20)
+#define HAKO_TTRPC_ARENA       (4u << 20)
+#define HAKO_MAX_ID_LEN        64
+#define HAKO_MAX_STREAM_CHUNK  (256u << 10)
+#define HAKO_MAX_CONTAINERS    64
+#define HAKO_MAX_PROCESSES     256
+#define HAKO_MAX_PENDING       128
+#define HAKO_MAX_RESOURCES_LEN (64u << 10) /* UpdateContainer's JSON */
 
 /* Guest paths. The virtio-fs share (tag HAKO_SHARED_TAG) is mounted at HAKO_GUEST_SHARED_DIR;
  * a container's bundle lives in HAKO_GUEST_CONTAINERS_DIR/<id>, its rootfs at .../<id>/rootfs. */

@@ -182,6 +182,13 @@ static int handle_frame(struct agent_client *c, const struct ttrpc_frame *f)
         return 0;
 }
 
+void agent_client_forget(struct agent_client *c, const void *userdata)
+{
+        for (unsigned i = 0; i < c->n_pending; i++)
+                if (c->pending[i].fn && c->pending[i].userdata == userdata)
+                        c->pending[i].abandoned = true;
+}
+
 int agent_client_dispatch(struct agent_client *c)
 {
         struct ttrpc_frame f;

@@ -48,6 +48,10 @@ void agent_client_done(struct agent_client *c);
 int agent_call_async(struct agent_client *c, const char *method, const ProtobufCMessage *req,
                      const ProtobufCMessageDescriptor *resp_desc, agent_reply_fn fn, void *userdata);
 
+/* The asynchronous calls made with this userdata will not run their callbacks: their answers
+ * are dropped when they arrive (the userdata is about to be freed). */
+void agent_client_forget(struct agent_client *c, const void *userdata);
+
 /* Reads what the channel has and runs callbacks for complete responses. -ECONNRESET when the guest
  * closed the channel, -EPROTO on data that breaks the protocol. */
 int agent_client_dispatch(struct agent_client *c);

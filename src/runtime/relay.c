@@ -21,10 +21,11 @@
 #define DRAIN_AFTER_EXIT_MS 5000
 
 struct relay {
-        const struct relay_opts *o;
+        struct relay_opts o;
         bool out_eof, err_eof, exited, in_eof, in_busy, failed;
         bool out_broken, err_broken;
         int exit_code;
+        long long exited_at;
         uint8_t *in_buf;
         size_t in_len, in_off;
         int error;
@@ -67,7 +68,7 @@ static void on_read(struct relay *r, bool is_err, int code, const ProtobufCMessa
                 *eof = true;
                 return;
         }
-        if (!*broken && write_all(is_err ? r->o->err_fd : r->o->out_fd, m->data.data, m->data.len) < 0)
+        if (!*broken && write_all(is_err ? r->o.err_fd : r->o.out_fd, m->data.data, m->data.len) < 0)
                 *broken = true; /* our reader went away: keep draining so the process is not blocked */
 }
 
@@ -94,10 +95,10 @@ static void stream_req(struct relay *r, const char *method,
 {
         Hako__Agent__V1__ReadStreamRequest req = HAKO__AGENT__V1__READ_STREAM_REQUEST__INIT;
 
-        req.container_id = (char *)r->o->container_id;
-        req.exec_id = (char *)r->o->exec_id;
+        req.container_id = (char *)r->o.container_id;
+        req.exec_id = (char *)r->o.exec_id;
         req.len = 64 * 1024;
-        int k = agent_call_async(r->o->agent, method, &req.base,
+        int k = agent_call_async(r->o.agent, method, &req.base,
                                  &hako__agent__v1__read_stream_response__descriptor, cb, r);
         if (k < 0) {
                 r->error = k;
@@ -149,12 +150,12 @@ static void send_stdin(struct relay *r)
 {
         Hako__Agent__V1__WriteStreamRequest req = HAKO__AGENT__V1__WRITE_STREAM_REQUEST__INIT;
 
-        req.container_id = (char *)r->o->container_id;
-        req.exec_id = (char *)r->o->exec_id;
+        req.container_id = (char *)r->o.container_id;
+        req.exec_id = (char *)r->o.exec_id;
         req.data.data = r->in_buf + r->in_off;
         req.data.len = r->in_len - r->in_off;
         r->in_busy = true;
-        int k = agent_call_async(r->o->agent, "WriteStdin", &req.base,
+        int k = agent_call_async(r->o.agent, "WriteStdin", &req.base,
                                  &hako__agent__v1__write_stream_response__descriptor, on_write, r);
         if (k < 0) {
                 r->error = k;
@@ -174,33 +175,33 @@ static void close_stdin(struct relay *r)
 {
         Hako__Agent__V1__CloseStdinRequest req = HAKO__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
 
-        req.container_id = (char *)r->o->container_id;
-        req.exec_id = (char *)r->o->exec_id;
-        agent_call_async(r->o->agent, "CloseStdin", &req.base, NULL, on_ignore, r);
+        req.container_id = (char *)r->o.container_id;
+        req.exec_id = (char *)r->o.exec_id;
+        agent_call_async(r->o.agent, "CloseStdin", &req.base, NULL, on_ignore, r);
 }
 
-static void forward_signal(struct relay *r, int sig)
+void relay_signal(struct relay *r, int sig)
 {
         Hako__Agent__V1__SignalProcessRequest req = HAKO__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
 
-        req.container_id = (char *)r->o->container_id;
-        req.exec_id = (char *)r->o->exec_id;
+        req.container_id = (char *)r->o.container_id;
+        req.exec_id = (char *)r->o.exec_id;
         req.signal = (uint32_t)sig;
-        agent_call_async(r->o->agent, "SignalProcess", &req.base, NULL, on_ignore, r);
+        agent_call_async(r->o.agent, "SignalProcess", &req.base, NULL, on_ignore, r);
 }
 
-static void resize(struct relay *r)
+void relay_resize(struct relay *r)
 {
         Hako__Agent__V1__TtyWinResizeRequest req = HAKO__AGENT__V1__TTY_WIN_RESIZE_REQUEST__INIT;
         struct winsize ws;
 
-        if (!r->o->tty || r->o->winsize_fd < 0 || ioctl(r->o->winsize_fd, TIOCGWINSZ, &ws) < 0)
+        if (!r->o.tty || r->o.winsize_fd < 0 || ioctl(r->o.winsize_fd, TIOCGWINSZ, &ws) < 0)
                 return;
-        req.container_id = (char *)r->o->container_id;
-        req.exec_id = (char *)r->o->exec_id;
+        req.container_id = (char *)r->o.container_id;
+        req.exec_id = (char *)r->o.exec_id;
         req.rows = ws.ws_row;
         req.columns = ws.ws_col;
-        agent_call_async(r->o->agent, "TtyWinResize", &req.base, NULL, on_ignore, r);
+        agent_call_async(r->o.agent, "TtyWinResize", &req.base, NULL, on_ignore, r);
 }
 
 int relay_signalfd(sigset_t *ret_old)
@@ -220,96 +221,136 @@ int relay_signalfd(sigset_t *ret_old)
         return fd < 0 ? negative_errno() : fd;
 }
 
-int relay_run(const struct relay_opts *o, int *ret_exit_code)
+int relay_new(const struct relay_opts *o, struct relay **ret)
 {
-        struct relay r = {.o = o, .in_eof = o->in_fd < 0};
         Hako__Agent__V1__WaitProcessRequest wreq = HAKO__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
-        long long exited_at = 0;
+        struct relay *r = calloc(1, sizeof(*r));
         int k;
 
-        r.in_buf = malloc(STDIN_CHUNK);
-        if (!r.in_buf)
+        if (!r)
                 return -ENOMEM;
+        r->o = *o;
+        r->in_eof = o->in_fd < 0;
+        r->in_buf = malloc(STDIN_CHUNK);
+        if (!r->in_buf) {
+                free(r);
+                return -ENOMEM;
+        }
         if (o->in_fd < 0)
-                close_stdin(&r);
-        stream_req(&r, "ReadStdout", on_stdout);
-        stream_req(&r, "ReadStderr", on_stderr);
+                close_stdin(r);
+        stream_req(r, "ReadStdout", on_stdout);
+        stream_req(r, "ReadStderr", on_stderr);
         wreq.container_id = (char *)o->container_id;
         wreq.exec_id = (char *)o->exec_id;
         k = agent_call_async(o->agent, "WaitProcess", &wreq.base,
-                             &hako__agent__v1__wait_process_response__descriptor, on_wait, &r);
+                             &hako__agent__v1__wait_process_response__descriptor, on_wait, r);
         if (k < 0)
-                r.failed = true, r.error = k;
+                r->failed = true, r->error = k;
+        *ret = r;
+        return 0;
+}
 
-        while (!r.failed && !(r.exited && r.out_eof && r.err_eof)) {
-                struct pollfd fds[5] = {
-                    {.fd = o->agent->fd, .events = POLLIN},
-                    {.fd = o->signal_fd, .events = POLLIN},
-                    {.fd = o->vm_pidfd, .events = POLLIN},
-                    {.fd = (!r.in_eof && !r.in_busy && !r.exited) ? o->in_fd : -1, .events = POLLIN},
-                    {.fd = o->on_extra_fd ? o->extra_fd : -1, .events = POLLIN},
-                };
+struct relay *relay_free(struct relay *r)
+{
+        if (!r)
+                return NULL;
+        agent_client_forget(r->o.agent, r);
+        free(r->in_buf);
+        free(r);
+        return NULL;
+}
+
+int relay_input_fd(const struct relay *r)
+{
+        return (!r->in_eof && !r->in_busy && !r->exited && !r->failed) ? r->o.in_fd : -1;
+}
+
+void relay_on_input(struct relay *r)
+{
+        ssize_t n = read(r->o.in_fd, r->in_buf, STDIN_CHUNK);
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n <= 0) {
+                r->in_eof = true;
+                close_stdin(r);
+                return;
+        }
+        r->in_len = (size_t)n;
+        r->in_off = 0;
+        send_stdin(r);
+}
+
+int relay_check(struct relay *r, int *timeout_ms, int *ret_exit_code)
+{
+        if (r->failed)
+                return r->error < 0 ? r->error : -EIO;
+        if (!r->exited)
+                return 0;
+        if (!r->exited_at)
+                r->exited_at = mono_ms();
+        long long left = r->exited_at + DRAIN_AFTER_EXIT_MS - mono_ms();
+        if (r->out_eof && r->err_eof)
+                left = 0;
+        if (left > 0) {
+                if (*timeout_ms < 0 || left < *timeout_ms)
+                        *timeout_ms = (int)left;
+                return 0;
+        }
+        *ret_exit_code = r->exit_code;
+        return 1;
+}
+
+int relay_run(const struct relay_opts *o, int vm_pidfd, int signal_fd, int *ret_exit_code)
+{
+        struct relay *r = NULL;
+        int k, exit_code = 0;
+
+        k = relay_new(o, &r);
+        if (k < 0)
+                return k;
+        for (;;) {
                 int timeout = -1;
-                if (r.exited) {
-                        if (!exited_at)
-                                exited_at = mono_ms();
-                        timeout = (int)MAX(0, exited_at + DRAIN_AFTER_EXIT_MS - mono_ms());
-                        if (timeout == 0)
-                                break;
-                }
-                k = poll(fds, 5, timeout);
+                k = relay_check(r, &timeout, &exit_code);
+                if (k != 0)
+                        break;
+                struct pollfd fds[4] = {
+                    {.fd = o->agent->fd, .events = POLLIN},
+                    {.fd = signal_fd, .events = POLLIN},
+                    {.fd = vm_pidfd, .events = POLLIN},
+                    {.fd = relay_input_fd(r), .events = POLLIN},
+                };
+                k = poll(fds, 4, timeout);
                 if (k < 0 && errno != EINTR) {
-                        r.error = negative_errno();
+                        k = negative_errno();
                         break;
                 }
                 if (k <= 0)
                         continue;
                 if (fds[0].revents) {
                         k = agent_client_dispatch(o->agent);
-                        if (k < 0) {
-                                r.error = k;
+                        if (k < 0)
                                 break;
-                        }
                 }
                 if (fds[1].revents) {
                         struct signalfd_siginfo si;
-                        while (read(o->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                        while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
                                 if (si.ssi_signo == SIGWINCH)
-                                        resize(&r);
+                                        relay_resize(r);
                                 else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
-                                        forward_signal(&r, (int)si.ssi_signo);
+                                        relay_signal(r, (int)si.ssi_signo);
                         }
                 }
                 if (fds[2].revents) {
-                        r.error = -ECHILD;
+                        k = -ECHILD;
                         break;
                 }
-                if (fds[4].revents && o->on_extra_fd) {
-                        k = o->on_extra_fd(o->userdata);
-                        if (k < 0) {
-                                r.error = k;
-                                break;
-                        }
-                }
-                if (fds[3].revents) {
-                        ssize_t n = read(o->in_fd, r.in_buf, STDIN_CHUNK);
-                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                                continue;
-                        if (n <= 0) {
-                                r.in_eof = true;
-                                close_stdin(&r);
-                        } else {
-                                r.in_len = (size_t)n;
-                                r.in_off = 0;
-                                send_stdin(&r);
-                        }
-                }
+                if (fds[3].revents)
+                        relay_on_input(r);
         }
-        free(r.in_buf);
-        if (r.error < 0)
-                return r.error;
-        if (!r.exited)
-                return -EIO;
-        *ret_exit_code = r.exit_code;
+        relay_free(r);
+        if (k < 0)
+                return k;
+        *ret_exit_code = exit_code;
         return 0;
 }

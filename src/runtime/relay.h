@@ -8,10 +8,11 @@
 
 /* Relays one guest process's stdio and signals until it exits and its output is drained:
  * stdin → WriteStdin/CloseStdin, ReadStdout/ReadStderr → the caller's fds, forwarded signals →
- * SignalProcess, SIGWINCH → TtyWinResize. Reused by `hako run` and the OCI CLI's host process. */
+ * SignalProcess, resizes → TtyWinResize. Several relays can share one agent channel (the OCI
+ * host process serves the container's init and its exec processes); relay_run() is the loop for
+ * a single process (`hako run`). */
 struct relay_opts {
         struct agent_client *agent;
-        int vm_pidfd;
         const char *container_id;
         const char *exec_id;
         int in_fd; /* -1: no stdin (the process sees EOF) */
@@ -19,17 +20,29 @@ struct relay_opts {
         int err_fd;
         bool tty;
         int winsize_fd; /* a terminal to copy window sizes from, -1: none */
-        int signal_fd;  /* signalfd for the signals to forward (and SIGWINCH) */
-        /* Optional: one more fd served inside the loop (the OCI host process's control socket).
-         * on_extra_fd runs when it is readable; a negative return ends the relay with that error. */
-        int extra_fd;
-        int (*on_extra_fd)(void *userdata);
-        void *userdata;
 };
+
+struct relay;
+
+/* Asks the agent for the process's output and exit. The fds stay the caller's. */
+int relay_new(const struct relay_opts *o, struct relay **ret);
+/* NULL-safe; answers still in flight for this relay are dropped when they arrive. */
+struct relay *relay_free(struct relay *r);
+
+/* The fd to poll for input now, -1 when the relay does not want any (busy, EOF, exited). */
+int relay_input_fd(const struct relay *r);
+void relay_on_input(struct relay *r);
+void relay_signal(struct relay *r, int sig);
+void relay_resize(struct relay *r);
+/* 1 when the process has exited and its output is drained (or the drain time is up), with the
+ * Docker-style exit code (128+N for a signal); 0 while it runs, lowering *timeout_ms to when to
+ * check again; -errno when the relay failed. */
+int relay_check(struct relay *r, int *timeout_ms, int *ret_exit_code);
 
 /* Blocks the signals a relay forwards (all but the synchronous and job-control ones) and returns
  * a signalfd for them; the old mask goes to *ret_old. */
 int relay_signalfd(sigset_t *ret_old);
 
-/* Returns 0 with the Docker-style exit code (128+N for a signal), or -errno. */
-int relay_run(const struct relay_opts *o, int *ret_exit_code);
+/* One process until it is done, forwarding what signal_fd delivers (SIGWINCH resizes). Returns 0
+ * with the exit code, -ECHILD when the VM (vm_pidfd) died, or -errno. */
+int relay_run(const struct relay_opts *o, int vm_pidfd, int signal_fd, int *ret_exit_code);

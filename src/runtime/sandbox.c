@@ -133,12 +133,14 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
             .memory_mib = cfg->memory_mib,
             .agent_fd = sp[1],
             .vsock_cid = cid,
-            .virtiofs_socket = sb->vfsd.socket_path,
+            .virtiofs_fd = sb->vfsd.qemu_fd,
             .virtiofs_tag = HAKO_SHARED_TAG,
             .console_log = console,
         };
         r = ops->create(&hc, &sb->vm);
         safe_close(sp[1]);
+        /* The VM has its copy: virtiofsd must see the connection close when QEMU dies. */
+        sb->vfsd.qemu_fd = safe_close(sb->vfsd.qemu_fd);
         if (r < 0) {
                 error_set(ret_error, 0, "invalid VM configuration: %s", strerror(-r));
                 goto fail;

@@ -229,7 +229,7 @@ static bool mount_is_ro(json_t *m)
         return false;
 }
 
-static void env_set(json_t *env, const char *kv)
+void spec_env_set(json_t *env, const char *kv)
 {
         size_t keylen = strcspn(kv, "=");
         size_t i;
@@ -285,9 +285,9 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
                 json_object_set_new(process, "env", env);
         }
         if (o->tty)
-                env_set(env, "TERM=xterm");
+                spec_env_set(env, "TERM=xterm");
         for (size_t i = 0; i < o->n_env; i++)
-                env_set(env, o->env[i]);
+                spec_env_set(env, o->env[i]);
         if (o->cwd)
                 json_object_set_new(process, "cwd", json_string(o->cwd));
         if (o->has_user) {

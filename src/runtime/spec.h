@@ -50,5 +50,7 @@ int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bo
 int spec_prepare(json_t *spec, const char *container_id, const struct container_opts *o,
                  struct spec_share **shares, size_t *n_shares, char **ret_error);
 void spec_shares_free(struct spec_share *shares, size_t n);
+/* Sets K=V in a process's env array, replacing an earlier K. */
+void spec_env_set(json_t *env, const char *kv);
 /* Checks for what a VM cannot honour (joining host namespaces); a clear error instead. */
 int spec_check_supported(json_t *spec, char **ret_error);

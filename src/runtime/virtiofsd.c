@@ -85,28 +85,48 @@ static int setup_mounts(void *userdata)
         return 0;
 }
 
-static int listen_unix(const char *path)
+/* Binds through /proc/self/fd/DIRFD/NAME: a state directory can be deeper than sun_path allows
+ * (docker's exec-root/runtime-hako/moby/<64 hex>). */
+static int unix_addr(int dir_fd, const char *name, struct sockaddr_un *ret)
 {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        _cleanup_close_ int fd = -1;
+        *ret = (struct sockaddr_un){.sun_family = AF_UNIX};
+        int k = snprintf(ret->sun_path, sizeof(ret->sun_path), "/proc/self/fd/%d/%s", dir_fd, name);
+        return k < 0 || (size_t)k >= sizeof(ret->sun_path) ? -ENAMETOOLONG : 0;
+}
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
+/* A listening socket for virtiofsd and, already connected to it, QEMU's end. */
+static int socket_pair_via_dir(const char *dir, const char *name, int *ret_listen, int *ret_conn)
+{
+        _cleanup_close_ int dir_fd = -1, lfd = -1, cfd = -1;
+        struct sockaddr_un sa;
+        int r;
+
+        dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
                 return negative_errno();
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+        r = unix_addr(dir_fd, name, &sa);
+        if (r < 0)
+                return r;
+        lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (lfd < 0 || cfd < 0)
                 return negative_errno();
-        return TAKE_FD(fd);
+        (void)unlinkat(dir_fd, name, 0);
+        if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+                return negative_errno();
+        /* Completes against the backlog; virtiofsd accepts it once it runs. */
+        if (connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return negative_errno();
+        *ret_listen = TAKE_FD(lfd);
+        *ret_conn = TAKE_FD(cfd);
+        return 0;
 }
 
 int virtiofsd_start(const char *state_dir, const struct virtiofsd_share *shares, size_t n_shares,
                     struct virtiofsd *ret)
 {
         _cleanup_free_ char *sock = NULL, *shared = NULL, *logpath = NULL, *fdarg = NULL, *srcarg = NULL;
-        _cleanup_close_ int lfd = -1, logfd = -1;
+        _cleanup_close_ int lfd = -1, cfd = -1, logfd = -1;
         int r;
 
         if (asprintf(&sock, "%s/virtiofsd.sock", state_dir) < 0 ||
@@ -116,10 +136,10 @@ int virtiofsd_start(const char *state_dir, const struct virtiofsd_share *shares,
                 return -ENOMEM;
         if (mkdir(shared, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-        /* We listen before virtiofsd runs, so QEMU can connect at once without a race. */
-        lfd = listen_unix(sock);
-        if (lfd < 0)
-                return lfd;
+        /* We listen before virtiofsd runs, so QEMU's end is connected without a race. */
+        r = socket_pair_via_dir(state_dir, "virtiofsd.sock", &lfd, &cfd);
+        if (r < 0)
+                return r;
         logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (logfd < 0)
                 return negative_errno();
@@ -154,12 +174,13 @@ int virtiofsd_start(const char *state_dir, const struct virtiofsd_share *shares,
             .pre_exec = setup_mounts,
             .userdata = &ctx,
         };
-        *ret = (struct virtiofsd){.pidfd = -1};
+        *ret = (struct virtiofsd){.pidfd = -1, .qemu_fd = -1};
         r = spawn_process(&o, &ret->pid, &ret->pidfd);
         if (r < 0)
                 return r;
         ret->socket_path = TAKE_PTR(sock);
         ret->shared_dir = TAKE_PTR(shared);
+        ret->qemu_fd = TAKE_FD(cfd);
         return 0;
 }
 
@@ -176,6 +197,7 @@ void virtiofsd_stop(struct virtiofsd *v)
                 v->pid = 0;
         }
         v->pidfd = safe_close(v->pidfd);
+        v->qemu_fd = safe_close(v->qemu_fd);
         if (v->socket_path)
                 unlink(v->socket_path);
         free(v->socket_path);

@@ -19,6 +19,7 @@ struct virtiofsd {
         int pidfd;
         char *socket_path;
         char *shared_dir;
+        int qemu_fd; /* connected to virtiofsd's socket: QEMU's vhost-user end */
 };
 
 #define VIRTIOFSD_BINARY "/usr/lib/qemu/virtiofsd"

@@ -221,6 +221,82 @@ runh delete -f r2
 runh run --rm busybox echo docker-like
 check "hako run IMAGE still works" "0 docker-like" "$rc $out"
 
+# --- exec -------------------------------------------------------------------------------------
+b_ex=$(mkbundle ex '["sleep", "1000"]')
+hako create --bundle "$b_ex" --pid-file "$work/ex.pid" ex </dev/null >/dev/null 2>&1 && hako start ex
+runh exec ex sh -c 'echo out; echo err >&2; exit 5'
+check "exec: exit code, stdout and stderr apart" "5 out err" "$rc $out $err"
+check "exec: stdin" "piped" "$(echo piped | hako exec ex cat 2>&1)"
+runh exec -e FOO=bar --cwd /tmp -u 1000:1001 ex sh -c 'echo $FOO $(pwd) $(id -u) $(id -g) $PATH'
+check "exec: -e, --cwd, -u; the config's env is kept" \
+  "0 bar /tmp 1000 1001 /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$rc $out"
+runh exec ex nosuchcmd
+check "exec: a missing command: 127, one line" "127 1" "$rc $(grep -c 'not found\|No such file' <<<"$err")"
+echo '{"args": ["sh", "-c", "echo from-file $X"], "cwd": "/", "env": ["X=1", "PATH=/bin"], "user": {"uid": 0, "gid": 0}}' >"$work/proc.json"
+runh exec --process "$work/proc.json" ex
+check "exec --process FILE" "0 from-file 1" "$rc $out"
+runh exec -d --pid-file "$work/exd.pid" ex sh -c 'sleep 0.3; exit 9'
+check "exec -d: returns at once" 0 "$rc"
+check "exec -d: its host process exits with the exec's status" 9 "$(reaped_code "$(cat "$work/exd.pid")")"
+hako exec -d --pid-file "$work/exs.pid" ex sleep 100 </dev/null >/dev/null 2>&1
+kill -TERM "$(cat "$work/exs.pid")"
+check "exec -d: a signal to its host process reaches the exec (143)" 143 "$(reaped_code "$(cat "$work/exs.pid")")"
+check "exec: the container's init is untouched" running "$(status_of ex)"
+python3 "$here/console-socket.py" "$work/exc.sock" "$work/exc.out" $'hello\r' >"$work/exc.log" 2>&1 &
+for _ in $(seq 50); do [ -S "$work/exc.sock" ] && break; sleep 0.1; done
+runh exec -d -t --console-socket "$work/exc.sock" --pid-file "$work/exc.pid" ex sh -c 'read line; echo got=$line; tty; stty size'
+check "exec -t --console-socket" 0 "$rc"
+check "exec -t: exit status" 0 "$(reaped_code "$(cat "$work/exc.pid")")"
+wait
+check "exec -t: input, output, a terminal, its size" "got=hello /dev/pts/0 40 100" \
+  "$(tr -d '\r' <"$work/exc.out" | grep -E '^(got=|/dev/pts|[0-9]+ [0-9]+$)' | tr '\n' ' ' | sed 's/ $//')"
+for i in $(seq 10); do hako exec ex true || echo "exec $i failed"; done >"$work/exn.out" 2>&1
+check "exec: ten in a row" "" "$(cat "$work/exn.out")"
+runh events --stats ex
+check "events --stats: one stats event with the guest's memory" "0 stats ex 1" \
+  "$rc $(python3 -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["type"], e["id"], int(e["data"]["memory"]["usage"]["usage"] > 0))' <<<"$out" 2>&1)"
+# The container's own cgroup, wherever the guest's crun put it.
+cgcat() { hako exec ex sh -c 'p=$(cut -d: -f3 /proc/self/cgroup); cd /sys/fs/cgroup${p%/} && cat "$@"' sh "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'; }
+runh update --memory 64m --pids-limit 50 ex
+check "update: the guest's cgroup limits change" "0 67108864 50" \
+  "$rc $(cgcat memory.max pids.max)"
+echo '{"pids": {"limit": 60}}' >"$work/res.json"
+runh update --resources "$work/res.json" ex
+check "update --resources FILE" "0 60" "$rc $(cgcat pids.max)"
+runh update --memory lots ex; check "update: a bad value fails" 1 "$rc"
+ex_pid=$(cat "$work/ex.pid")
+check "host cgroup: the host process is in /hako/ex" 1 "$(grep -c ':/hako/ex$' /proc/"$ex_pid"/cgroup | sed 's/^[1-9][0-9]*$/1/')"
+qemu_pid=$(pgrep -f "qemu-system.*$root/ex/" | head -1)
+check "host cgroup: so is its QEMU" "$(grep ':/hako/ex$' /proc/"$ex_pid"/cgroup)" "$(grep ':/hako/ex$' /proc/"$qemu_pid"/cgroup 2>/dev/null)"
+hako pause ex
+runh exec ex true; check "exec in a paused container fails" "1 1" "$rc $(grep -c paused <<<"$err")"
+hako resume ex
+hako exec -d --pid-file "$work/exl.pid" ex sleep 100 </dev/null >/dev/null 2>&1
+hako kill ex KILL
+check "exec: its host process ends when the container does" 137 "$(reaped_code "$(cat "$work/exl.pid")")"
+check "exec: the container's status" 137 "$(reaped_code "$(cat "$work/ex.pid")")"
+wait_status ex stopped >/dev/null
+runh exec ex true; check "exec in a stopped container fails" "1 1" "$rc $(grep -c stopped <<<"$err")"
+runh exec nosuch true; check "exec in an unknown container fails" "1 container does not exist" "$rc $(sed 's/^hako: error: //' <<<"$err")"
+hako delete ex
+check "host cgroup: removed at delete" "" "$(ls -d /sys/fs/cgroup/*/hako/ex 2>/dev/null)"
+
+# VM size from the limits: 2 CPUs of quota but a cpuset of one CPU → 1 vCPU, the cpuset renumbered.
+b_cpu=$(mkbundle cpu '["sh", "-c", "nproc; cat /sys/fs/cgroup/cpuset.cpus.effective"]')
+python3 - "$b_cpu/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["linux"]["cgroupsPath"] = "/hako-test/cpu1"
+c["linux"]["resources"] = {"cpu": {"quota": 200000, "period": 100000, "cpus": "1"}}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+hako create --bundle "$b_cpu" --pid-file "$work/cpu.pid" cpu1 </dev/null >"$work/cpu.out" 2>&1
+check "host cgroup from cgroupsPath, with the CPU quota" 200000 "$(cat /sys/fs/cgroup/cpu/hako-test/cpu1/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/hako-test/cpu1/cpu.max 2>/dev/null | cut -d' ' -f1)"
+hako start cpu1
+check "cpuset: one vCPU, crun applies the renumbered cpuset" "0 1 0" "$(reaped_code "$(cat "$work/cpu.pid")") $(tr '\n' ' ' <"$work/cpu.out" | sed 's/ $//')"
+hako delete cpu1
+rmdir /sys/fs/cgroup/*/hako-test 2>/dev/null
+
 # --- console socket ---------------------------------------------------------------------------
 b_con=$(mkbundle con '["sh", "-c", "read line; echo got=$line; tty; stty size"]' true)
 python3 "$here/console-socket.py" "$work/con.sock" "$work/con.out" $'hello\r' >"$work/con.log" 2>&1 &

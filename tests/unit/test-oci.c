@@ -11,19 +11,32 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "exec-spec.h"
 #include "fileio.h"
 #include "hooks.h"
 #include "oci-state.h"
 #include "state.h"
 #include "tap.h"
 
-static int handler(void *userdata, const char *req, char **ret_error)
+static int session_fd = -1, session_stdin = -1;
+
+static int handler(void *userdata, struct control_msg *m, char **ret_error)
 {
         int *calls = userdata;
+        const char *req = m->text;
 
         (*calls)++;
         if (!strcmp(req, "start"))
                 return 0;
+        if (!strcmp(req, "stats")) {
+                m->answer_data = strdup("{\"n\":1}");
+                return 0;
+        }
+        if (!strncmp(req, "exec ", 5) && m->n_fds == 3) {
+                session_fd = TAKE_FD(m->conn_fd);
+                session_stdin = TAKE_FD(m->fds[0]);
+                return 0;
+        }
         *ret_error = strdup("cannot do that");
         return -EBUSY;
 }
@@ -76,6 +89,54 @@ int main(void)
         is_int(request_in_child(dir, lfd, "pause", msg, sizeof(msg)), -EBUSY,
                "an error comes back as -errno");
         ok(!strcmp(msg, "cannot do that"), "with its message ('%s')", msg);
+        {
+                char *data = NULL;
+                int calls = 0;
+                pid_t pid = fork();
+                if (pid == 0)
+                        _exit(control_request_data(dir, "stats", 5000, &data, NULL) == 0 && data &&
+                                      !strcmp(data, "{\"n\":1}")
+                                  ? 0
+                                  : 1);
+                for (int i = 0; i < 200 && calls == 0; i++, usleep(10000))
+                        control_serve_one(lfd, handler, &calls);
+                int status;
+                waitpid(pid, &status, 0);
+                ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "an answer can carry data");
+        }
+        {
+                /* A session: three fds go over, the connection stays, "exit N" ends it. */
+                int p[2], calls = 0, status;
+                char buf[64] = "";
+                ok(pipe(p) == 0, "pipe");
+                pid_t pid = fork();
+                if (pid == 0) {
+                        int conn = -1, fds[3] = {p[0], 1, 2}, code = 99;
+                        if (control_open_session(dir, "exec e1 0\n{}", fds, 3, 5000, &conn, NULL) == 0) {
+                                control_send(conn, "signal 15");
+                                for (int i = 0; i < 500; i++, usleep(10000))
+                                        if (control_recv(conn, buf, sizeof(buf)) > 0 &&
+                                            sscanf(buf, "exit %d", &code) == 1)
+                                                break;
+                        }
+                        _exit(code);
+                }
+                close(p[0]);
+                for (int i = 0; i < 200 && calls == 0; i++, usleep(10000))
+                        control_serve_one(lfd, handler, &calls);
+                ok(session_fd >= 0 && session_stdin >= 0, "the handler kept the connection and an fd");
+                ok(write(p[1], "x", 1) == 1 && read(session_stdin, buf, 1) == 1 && buf[0] == 'x',
+                   "the fd received is the client's pipe");
+                for (int i = 0; i < 200 && control_recv(session_fd, buf, sizeof(buf)) <= 0; i++)
+                        usleep(10000);
+                ok(!strcmp(buf, "signal 15"), "the client's message arrives ('%s')", buf);
+                control_send(session_fd, "exit 7");
+                waitpid(pid, &status, 0);
+                is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 7, "the exit code reaches the client");
+                close(session_fd);
+                close(session_stdin);
+                close(p[1]);
+        }
         close(lfd);
         snprintf(path, sizeof(path), "%s/" CONTROL_SOCKET, dir);
         unlink(path);
@@ -118,8 +179,52 @@ int main(void)
         is_int(hooks_run(hooks, "poststop", "{}", &err), -EIO, "a failing hook: -EIO");
         ok(err && strstr(err, "exit status 3"), "with a message ('%s')", err ? err : "");
         free(err);
+        err = NULL;
         is_int(hooks_run(hooks, "poststart", "{}", NULL), 0, "no hooks of a kind: nothing to do");
         json_decref(hooks);
+
+        /* the process of an exec: the bundle's, with the command line's changes */
+        snprintf(path, sizeof(path), "%s/config.json", root);
+        data =
+            (char *)"{\"process\": {\"args\": [\"init\"], \"env\": [\"PATH=/bin\", \"A=1\"], \"cwd\": \"/\","
+                    " \"user\": {\"uid\": 5, \"gid\": 6}, \"consoleSize\": {\"height\": 1, \"width\": 1}}}";
+        write_file_atomic(path, data, strlen(data), 0644);
+        {
+                char *args[] = {"sh", "-c", "x"}, *env[] = {"A=2", "B=3"}, *json = NULL;
+                struct exec_spec_opts eo = {.args = args,
+                                            .n_args = 3,
+                                            .env = env,
+                                            .n_env = 2,
+                                            .cwd = "/tmp",
+                                            .user = "7",
+                                            .tty = true,
+                                            .tty_set = true};
+                bool tty = false;
+                is_int(exec_spec_build(root, &eo, &json, &tty, &err), 0,
+                       "exec spec from the bundle's process");
+                ok(json && tty && strstr(json, "\"args\":[\"sh\",\"-c\",\"x\"]") &&
+                       strstr(json, "\"env\":[\"PATH=/bin\",\"A=2\",\"B=3\"]") &&
+                       strstr(json, "\"cwd\":\"/tmp\"") && strstr(json, "\"uid\":7") &&
+                       strstr(json, "\"gid\":6") && strstr(json, "\"terminal\":true") &&
+                       !strstr(json, "consoleSize"),
+                   "args, env (kept and overridden), cwd, uid (gid kept), terminal: %s", json ? json : "");
+                free(json);
+                json = NULL;
+                eo.cwd = "tmp";
+                is_int(exec_spec_build(root, &eo, &json, &tty, &err), -EINVAL, "a relative cwd is refused");
+                free(err);
+                err = NULL;
+                eo.cwd = NULL;
+                eo.user = "x:y";
+                is_int(exec_spec_build(root, &eo, &json, &tty, &err), -EINVAL, "a bad user is refused");
+                free(err);
+                err = NULL;
+                eo.user = NULL;
+                eo.process_file = "/nonexistent/process.json";
+                is_int(exec_spec_build(root, &eo, &json, &tty, &err), -EINVAL, "a missing --process file");
+                free(err);
+                err = NULL;
+        }
 
         free(dir);
         rm_rf(root);

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "host-cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+#define MAX_HIERARCHIES 24
+
+struct hierarchy {
+        char mount[256];
+        bool v2;
+        bool cpu, cpuset;
+};
+
+/* The cgroup mounts of this mount namespace, from /proc/self/mountinfo. */
+static int hierarchies(struct hierarchy *h, size_t max, size_t *ret_n)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0, n = 0;
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+
+        if (!f)
+                return negative_errno();
+        while (getline(&line, &cap, f) > 0 && n < max) {
+                char mnt[256], fstype[32], opts[512];
+                const char *sep = strstr(line, " - ");
+                if (!sep || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 ||
+                    sscanf(sep + 3, "%31s %*s %511s", fstype, opts) != 2)
+                        continue;
+                if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+                        continue;
+                h[n] = (struct hierarchy){.v2 = !strcmp(fstype, "cgroup2")};
+                snprintf(h[n].mount, sizeof(h[n].mount), "%s", mnt);
+                /* v1 names its controllers in the super options ("rw,cpu"); the words matter. */
+                for (char *tok = strtok(opts, ","); tok; tok = strtok(NULL, ","))
+                        h[n].cpu |= !strcmp(tok, "cpu"), h[n].cpuset |= !strcmp(tok, "cpuset");
+                if (h[n].v2)
+                        h[n].cpu = true; /* if it is enabled there: cpu.max tells */
+                n++;
+        }
+        fclose(f);
+        *ret_n = n;
+        return 0;
+}
+
+int host_cgroup_normalize(const char *spec_path, char *ret, size_t size)
+{
+        const char *c1 = strchr(spec_path, ':');
+        int k;
+
+        if (strstr(spec_path, ".."))
+                return -EINVAL;
+        if (c1 && spec_path[0] != '/') {
+                /* systemd: "slice:prefix:name" */
+                const char *c2 = strchr(c1 + 1, ':');
+                if (!c2)
+                        return -EINVAL;
+                k = snprintf(ret, size, "/%.*s/%.*s-%s.scope", (int)(c1 - spec_path), spec_path,
+                             (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
+        } else
+                k = snprintf(ret, size, "%s%s", spec_path[0] == '/' ? "" : "/", spec_path);
+        return k < 0 || (size_t)k >= size || !strcmp(ret, "/") ? -EINVAL : 0;
+}
+
+/* mount + path (+ the first len bytes of path only, with len >= 0). */
+static int cg_dir(char *buf, size_t size, const char *mount, const char *path, int len)
+{
+        int k = len >= 0 ? snprintf(buf, size, "%s%.*s", mount, len, path)
+                         : snprintf(buf, size, "%s%s", mount, path);
+        return k < 0 || (size_t)k >= size ? -ENAMETOOLONG : 0;
+}
+
+static int write_str(const char *dir, const char *file, const char *value)
+{
+        char path[HOST_CGROUP_PATH_MAX + 300];
+        _cleanup_close_ int fd = -1;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return write(fd, value, strlen(value)) < 0 ? negative_errno() : 0;
+}
+
+/* A new v1 cpuset cgroup starts with no CPUs and refuses tasks: inherit the parent's. */
+static void cpuset_inherit(const char *mount, const char *path)
+{
+        char dir[HOST_CGROUP_PATH_MAX + 300], parent[sizeof(dir)];
+        const char *files[] = {"cpuset.cpus", "cpuset.mems"};
+
+        for (const char *p = strchr(path + 1, '/');; p = strchr(p + 1, '/')) {
+                size_t len = p ? (size_t)(p - path) : strlen(path);
+                if (cg_dir(dir, sizeof(dir), mount, path, (int)len) < 0)
+                        return;
+                snprintf(parent, sizeof(parent), "%s", dir);
+                *strrchr(parent, '/') = 0;
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        char fp[sizeof(dir) + 16];
+                        _cleanup_free_ char *val = NULL, *cur = NULL;
+                        size_t len_cur, len_val;
+                        snprintf(fp, sizeof(fp), "%s/%s", dir, files[i]);
+                        if (read_full_file(fp, 4096, &cur, &len_cur) == 0 && cur[0] != '\n' && cur[0])
+                                continue;
+                        snprintf(fp, sizeof(fp), "%s/%s", parent, files[i]);
+                        if (read_full_file(fp, 4096, &val, &len_val) == 0)
+                                (void)write_str(dir, files[i], val);
+                }
+                if (!p)
+                        break;
+        }
+}
+
+int host_cgroup_enter(const char *path, pid_t pid)
+{
+        struct hierarchy h[MAX_HIERARCHIES];
+        char dir[HOST_CGROUP_PATH_MAX + 300], pidstr[16];
+        size_t n;
+        int r, joined = 0, first_error = 0;
+
+        r = hierarchies(h, ELEMENTSOF(h), &n);
+        if (r < 0)
+                return r;
+        snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+        for (size_t i = 0; i < n; i++) {
+                r = cg_dir(dir, sizeof(dir), h[i].mount, path, -1);
+                if (r >= 0)
+                        r = mkdir_p(dir, 0755);
+                if (r >= 0 && h[i].cpuset)
+                        cpuset_inherit(h[i].mount, path);
+                if (r >= 0)
+                        r = write_str(dir, "cgroup.procs", pidstr);
+                if (r < 0 && !first_error)
+                        first_error = r;
+                joined += r >= 0;
+        }
+        return joined > 0 ? 0 : first_error ? first_error : -ENOENT;
+}
+
+int host_cgroup_set_cpu(const char *path, int64_t quota, uint64_t period, uint64_t shares)
+{
+        struct hierarchy h[MAX_HIERARCHIES];
+        char dir[HOST_CGROUP_PATH_MAX + 300], v[64];
+        size_t n;
+        int r, first_error = 0;
+
+        r = hierarchies(h, ELEMENTSOF(h), &n);
+        if (r < 0)
+                return r;
+        if (period == 0)
+                period = 100000;
+        for (size_t i = 0; i < n; i++) {
+                if (!h[i].cpu)
+                        continue;
+                if (cg_dir(dir, sizeof(dir), h[i].mount, path, -1) < 0)
+                        return -ENAMETOOLONG;
+                if (h[i].v2) {
+                        if (quota > 0)
+                                snprintf(v, sizeof(v), "%lld %llu", (long long)quota,
+                                         (unsigned long long)period);
+                        else
+                                snprintf(v, sizeof(v), "max %llu", (unsigned long long)period);
+                        r = write_str(dir, "cpu.max", v);
+                        if (r == -ENOENT)
+                                continue; /* the cpu controller is not enabled in this tree */
+                        if (r >= 0 && shares > 0) {
+                                snprintf(v, sizeof(v), "%llu",
+                                         (unsigned long long)(1 + ((MAX(shares, 2) - 2) * 9999) / 262142));
+                                r = write_str(dir, "cpu.weight", v);
+                        }
+                } else {
+                        snprintf(v, sizeof(v), "%llu", (unsigned long long)period);
+                        r = write_str(dir, "cpu.cfs_period_us", v);
+                        snprintf(v, sizeof(v), "%lld", quota > 0 ? (long long)quota : -1LL);
+                        if (r >= 0)
+                                r = write_str(dir, "cpu.cfs_quota_us", v);
+                        if (r >= 0 && shares > 0) {
+                                snprintf(v, sizeof(v), "%llu", (unsigned long long)shares);
+                                r = write_str(dir, "cpu.shares", v);
+                        }
+                }
+                if (r < 0 && !first_error)
+                        first_error = r;
+        }
+        return first_error;
+}
+
+void host_cgroup_remove(const char *path)
+{
+        struct hierarchy h[MAX_HIERARCHIES];
+        char dir[HOST_CGROUP_PATH_MAX + 300];
+        size_t n;
+
+        if (hierarchies(h, ELEMENTSOF(h), &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                if (cg_dir(dir, sizeof(dir), h[i].mount, path, -1) == 0)
+                        (void)rmdir(dir);
+        }
+}
