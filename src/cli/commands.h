@@ -35,6 +35,10 @@ int cmd_oci_events(int argc, char **argv, const struct global_options *g);
 int cmd_oci_update(int argc, char **argv, const struct global_options *g);
 int cmd_oci_ps(int argc, char **argv, const struct global_options *g);
 int cmd_oci_unsupported(int argc, char **argv, const struct global_options *g);
+struct oci_state;
+/* Loads container id's state for a command; on failure logs runc's one-line error (container
+ * does not exist, ...) and returns -errno. */
+int cli_oci_open(const struct global_options *g, const char *id, struct oci_state *ret);
 struct oci_create_opts;
 /* Parses the options `create` and `run --bundle` share; 0, or 1 after logging the error. */
 int oci_create_parse(int argc, char **argv, const struct global_options *g, bool run,

@@ -107,11 +107,8 @@ int cmd_oci_events(int argc, char **argv, const struct global_options *g)
                 return 1;
         }
         id = argv[optind];
-        r = oci_state_open(root, id, &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, id, &s) < 0)
                 return 1;
-        }
         if (once) {
                 r = readable(&s) ? print_stats(s.dir, id, &error) : -ESRCH;
                 oci_state_done(&s);

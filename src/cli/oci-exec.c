@@ -233,11 +233,8 @@ int cmd_oci_exec(int argc, char **argv, const struct global_options *g)
 
         if (parse(argc, argv, &o, &idx) != 0)
                 return 1;
-        r = oci_state_open(state_root(g->root), argv[idx], &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, argv[idx], &s) < 0)
                 return 1;
-        }
         if (!strcmp(s.status, "stopped") || !strcmp(s.status, "creating"))
                 r = log_error_errno(-ESRCH, "cannot exec in a stopped container");
         else if (!strcmp(s.status, "paused"))

@@ -37,11 +37,8 @@ int cmd_oci_kill(int argc, char **argv, const struct global_options *g)
                 log_error("unknown signal \"%s\"", argv[optind + 1]);
                 return 1;
         }
-        r = oci_state_open(state_root(g->root), argv[optind], &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, argv[optind], &s) < 0)
                 return 1;
-        }
         if (!strcmp(s.status, "stopped") || !strcmp(s.status, "creating")) {
                 oci_state_done(&s);
                 log_error("container not running");

@@ -18,11 +18,8 @@ static int pause_resume(int argc, char **argv, const struct global_options *g, b
                 log_error("%s: exactly one container id is needed", argv[0]);
                 return 1;
         }
-        r = oci_state_open(state_root(g->root), argv[1], &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, argv[1], &s) < 0)
                 return 1;
-        }
         if (strcmp(s.status, pause ? "running" : "paused") != 0) {
                 log_error("%s", pause ? "container not running" : "container not paused");
                 oci_state_done(&s);

@@ -19,7 +19,7 @@ int cmd_oci_ps(int argc, char **argv, const struct global_options *g)
         const char *format = "table";
         struct oci_state s;
         char pid[16];
-        int c, r;
+        int c;
 
         optind = 1;
         opterr = 0;
@@ -35,11 +35,8 @@ int cmd_oci_ps(int argc, char **argv, const struct global_options *g)
                 log_error("ps: usage: hako ps [--format table|json] ID");
                 return 1;
         }
-        r = oci_state_open(state_root(g->root), argv[optind], &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, argv[optind], &s) < 0)
                 return 1;
-        }
         if (s.pid <= 0) {
                 oci_state_done(&s);
                 log_error("container not running");

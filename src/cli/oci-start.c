@@ -18,11 +18,8 @@ int cmd_oci_start(int argc, char **argv, const struct global_options *g)
                 log_error("start: exactly one container id is needed: hako start ID");
                 return 1;
         }
-        r = oci_state_open(state_root(g->root), argv[1], &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, argv[1], &s) < 0)
                 return 1;
-        }
         if (!strcmp(s.status, "stopped"))
                 error = strdup("cannot start a container that has stopped");
         else if (!strcmp(s.status, "running") || !strcmp(s.status, "paused"))

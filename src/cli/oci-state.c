@@ -10,20 +10,16 @@
 
 int cmd_oci_state(int argc, char **argv, const struct global_options *g)
 {
-        _cleanup_free_ char *error = NULL, *out = NULL;
+        _cleanup_free_ char *out = NULL;
         struct oci_state s;
         json_t *j;
-        int r;
 
         if (argc != 2) {
                 log_error("state: exactly one container id is needed: hako state ID");
                 return 1;
         }
-        r = oci_state_open(state_root(g->root), argv[1], &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, argv[1], &s) < 0)
                 return 1;
-        }
         j = oci_state_json(&s);
         if (j)
                 json_object_set_new(j, "created", json_string(s.created));

@@ -115,11 +115,8 @@ int cmd_oci_update(int argc, char **argv, const struct global_options *g)
         json_decref(res);
         if (!json)
                 return 1;
-        r = oci_state_open(state_root(g->root), argv[optind], &s, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
+        if (cli_oci_open(g, argv[optind], &s) < 0)
                 return 1;
-        }
         if (strcmp(s.status, "running") != 0 && strcmp(s.status, "created") != 0) {
                 log_error("container not running");
                 oci_state_done(&s);

@@ -33,8 +33,8 @@ struct hv_config {
         enum hv_accel accel;
         uint32_t vcpus;
         uint64_t memory_mib;
-        int agent_fd;       /* connected socket: the host end of the agent channel */
-        uint32_t vsock_cid; /* != 0: agent over vsock with this guest CID instead */
+        int agent_fd;             /* connected socket: the host end of the agent channel */
+        uint32_t vsock_cid;       /* != 0: agent over vsock with this guest CID instead */
         const char *virtiofs_tag; /* non-NULL: a virtio-fs device on virtiofs_fd */
         int virtiofs_fd;          /* connected to virtiofsd (vhost-user); the caller keeps it */
         const char *console_log;

@@ -27,7 +27,9 @@ JSON
   return 1
 }
 
-dk() { docker -H "unix://$DK_WORK/d.sock" "$@"; }
+# Debian's client, the daemon's own version, when another docker is first on PATH.
+DOCKER_CLI=$([ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
+dk() { "$DOCKER_CLI" -H "unix://$DK_WORK/d.sock" "$@"; }
 
 dockerd_stop() {
   dk rm -f $(dk ps -aq 2>/dev/null) >/dev/null 2>&1
