@@ -77,5 +77,5 @@ mon=$(cat "$work/idle.pid"); q=0; v=0
 for p in $(pgrep -f "qemu-system.*$work/root-idle/idle/"); do q=$((q + $(pss "$p"))); done
 for p in $(pgrep -f "virtiofsd.*$work/root-idle/idle/"); do v=$((v + $(pss "$p"))); done
 h=$(pss "$mon")
-echo "PSS: QEMU $((q/1024)) MB, virtiofsd $((v/1024)) MB, host process $((h/1024)) MB, total $(((q+v+h)/1024)) MB"
+echo "PSS: QEMU $((q/1024)) MB, virtiofsd $((v/1024)) MB ($v kB), host process $h kB, total $(((q+v+h)/1024)) MB"
 "$hako" --root "$work/root-idle" delete --force idle

@@ -32,15 +32,17 @@ DOCKER_CLI=$([ -x /usr/bin/docker ] && echo /usr/bin/docker || echo docker)
 dk() { "$DOCKER_CLI" -H "unix://$DK_WORK/d.sock" "$@"; }
 
 dockerd_stop() {
-  dk rm -f $(dk ps -aq 2>/dev/null) >/dev/null 2>&1
-  local pid
+  local ids pid
+  ids=$(dk ps -aq 2>/dev/null)
+  [ -z "$ids" ] || dk rm -f $ids >/dev/null 2>&1 || true
   pid=$(cat "$1/docker.pid" 2>/dev/null)
   if [ -n "$pid" ]; then
     kill "$pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   fi
-  for p in $(pgrep -f "$1"); do kill -9 "$p" 2>/dev/null; done
-  grep " $1" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  for p in $(pgrep -f "$1"); do kill -9 "$p" 2>/dev/null || true; done
+  { grep " $1" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  return 0
 }
 
 # The built-in busybox rootfs as an image archive (docker load / podman load / ctr import).
