@@ -40,6 +40,11 @@ dockerd_stop() {
     kill "$pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   fi
+  reap_under "$1"
+}
+
+# Kills every process whose command line names DIR and unmounts what is mounted below it.
+reap_under() {
   for p in $(pgrep -f "$1"); do kill -9 "$p" 2>/dev/null || true; done
   { grep " $1" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   return 0

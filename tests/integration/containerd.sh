@@ -10,10 +10,8 @@ command -v containerd >/dev/null && command -v ctr >/dev/null || { echo "1..0 # 
 
 work=$(mktemp -d /tmp/hct.XXXXXX)
 export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-$work/images}
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-not_ok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "got:      $(printf %q "$3")"; fi; }
+. "$here/tap-lib.sh"
+. "$here/clients-lib.sh"
 c() { ctr --address "$work/c.sock" "$@"; }
 rund() { out=$(c "$@" 2>"$work/err" </dev/null); rc=$?; err=$(cat "$work/err"); }
 img=docker.io/hako-test/busybox:latest
@@ -24,13 +22,11 @@ cleanup() {
   for t in $(c containers ls -q 2>/dev/null); do c containers rm "$t" >/dev/null 2>&1; done
   [ -f "$work/containerd.pid" ] && kill "$(cat "$work/containerd.pid")" 2>/dev/null
   sleep 0.5
-  for p in $(pgrep -f "$work"); do kill -9 "$p" 2>/dev/null; done
-  grep " $work" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  reap_under "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-. "$here/clients-lib.sh"
 hako_runtime_wrapper "$work/hako-runtime" "$HAKO"
 cat >"$work/config.toml" <<TOML
 version = 2
@@ -68,5 +64,4 @@ check "ctr run exits with the container's status" 6 "$?"
 
 check "no VM or virtiofsd left" "" "$(pgrep -f "qemu-system.*$work|virtiofsd.*$work")"
 check "hako's state root is empty" "" "$(ls -A "$work/hako-root/default" 2>/dev/null)"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

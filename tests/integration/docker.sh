@@ -12,10 +12,7 @@ command -v dockerd >/dev/null && command -v docker >/dev/null || { echo "1..0 # 
 # Short: dockerd and containerd put unix sockets under it.
 work=$(mktemp -d /tmp/hdk.XXXXXX)
 export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-$work/images}
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-not_ok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "got:      $(printf %q "$3")"; fi; }
+. "$here/tap-lib.sh"
 # Runs docker; out, err, rc.
 rund() { out=$(dk "$@" 2>"$work/err" </dev/null); rc=$?; err=$(cat "$work/err"); }
 img=hako-test/busybox:latest
@@ -90,5 +87,4 @@ check "no containers left" "" "$(dk ps -aq)"
 check "no VM or virtiofsd left" "" "$(pgrep -f 'qemu-system|virtiofsd' | xargs -r ps -o args= -p | grep -c "$work/x/runtime-hako" | grep -v '^0$')"
 check "hako's state root (under docker's exec-root) is empty" "" "$(ls -A "$work/x/runtime-hako/moby" 2>/dev/null)"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

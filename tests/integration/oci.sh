@@ -20,7 +20,7 @@ root=$work/root
 export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-$work/images}
 export HAKO_BOOT_TIMEOUT=${HAKO_BOOT_TIMEOUT:-60}
 unset HAKO_ROOT
-n=0; failed=0
+. "$here/tap-lib.sh"
 
 ours() { pgrep -f "$work" | grep -v "^$$\$" | tr '\n' ' '; }
 cleanup() {
@@ -29,9 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-not_ok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "got:      $(printf %q "$3")"; fi; }
 # Runs hako with the test root; out, err, rc.
 runh() { out=$("$HAKO" --root "$root" "$@" 2>"$work/err" </dev/null); rc=$?; err=$(cat "$work/err"); }
 hako() { "$HAKO" --root "$root" "$@"; }
@@ -321,5 +318,4 @@ sleep 0.5
 check "nothing left running (qemu, virtiofsd, host processes)" "" "$(ours)"
 check "state root empty" "" "$(ls -A "$root")"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -10,10 +10,8 @@ command -v podman >/dev/null || { echo "1..0 # SKIP podman not installed"; exit 
 
 work=$(mktemp -d /tmp/hpm.XXXXXX)
 export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-$work/images}
-n=0; failed=0
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-not_ok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "got:      $(printf %q "$3")"; fi; }
+. "$here/tap-lib.sh"
+. "$here/clients-lib.sh"
 pm() {
   podman --root "$work/storage" --runroot "$work/run" --tmpdir "$work/tmp" --storage-driver vfs \
     --cgroup-manager cgroupfs --events-backend file --runtime "$work/hako-runtime" "$@"
@@ -25,13 +23,11 @@ R=(--network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 
 cleanup() {
   pm rm -f -a -t 0 >/dev/null 2>&1
-  for p in $(pgrep -f "$work"); do kill -9 "$p" 2>/dev/null; done
-  grep " $work" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  reap_under "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-. "$here/clients-lib.sh"
 hako_runtime_wrapper "$work/hako-runtime" "$HAKO"
 busybox_image_archive "$HAKO" "$work/img.tar" hako-test/busybox:latest && pm load -i "$work/img.tar" >/dev/null 2>&1
 check "podman load of a locally built image" 0 "$?"
@@ -60,5 +56,4 @@ pm rm web >/dev/null 2>&1
 
 check "no containers left" "" "$(pm ps -aq)"
 check "no VM or virtiofsd left" "" "$(pgrep -f "qemu-system.*$work|virtiofsd.*$work")"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -3,6 +3,7 @@
 # usage: run.sh HAKO_BINARY   (HAKO_KERNEL / HAKO_INITRD must point at the guest image)
 # Prints TAP.
 set -u
+here=$(dirname "$(readlink -f "$0")")
 HAKO=${1:?usage: run.sh HAKO_BINARY}
 HAKO=$(readlink -f "$HAKO")
 [ -n "${HAKO_KERNEL:-}" ] && [ -n "${HAKO_INITRD:-}" ] || { echo "Bail out! HAKO_KERNEL/HAKO_INITRD not set"; exit 1; }
@@ -11,7 +12,7 @@ work=$(mktemp -d /tmp/hako-it.XXXXXX)
 export HAKO_ROOT=$work/state
 export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-$work/images}
 export HAKO_BOOT_TIMEOUT=${HAKO_BOOT_TIMEOUT:-60}
-n=0; failed=0
+. "$here/tap-lib.sh"
 
 cleanup() {
   # Nothing of ours may outlive the suite.
@@ -21,10 +22,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n+1)); echo "ok $n - $1"; }
-not_ok() { n=$((n+1)); failed=$((failed+1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
-# check NAME EXPECTED ACTUAL
-check() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "expected: $(printf %q "$2")" "got:      $(printf %q "$3")"; fi; }
 hako() { "$HAKO" "$@"; }
 # Runs hako, captures stdout, stderr and exit code.
 runh() { out=$("$HAKO" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
