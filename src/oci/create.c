@@ -133,12 +133,12 @@ static int read_verdict(int fd, char **ret_error)
 
 int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, char **ret_error)
 {
-        _cleanup_free_ char *bundle = NULL, *rootfs = NULL, *dir = NULL;
+        _cleanup_free_ char *bundle = NULL, *rootfs = NULL, *dir = NULL, *netns_path = NULL;
         struct spec_share *shares = NULL;
         size_t n_shares = 0;
         struct virtiofsd_share *vshares = NULL;
         json_t *spec = NULL, *hooks = NULL, *annotations = NULL;
-        bool rootfs_ro = false, tty;
+        bool rootfs_ro = false, tty, new_netns = false;
         struct stat st;
         int pipefd[2] = {-1, -1}, r;
         char host_cgroup[HOST_CGROUP_PATH_MAX];
@@ -194,6 +194,24 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
                 r = error_set(ret_error, -EINVAL, "invalid linux.cgroupsPath '%s'", cgp ? cgp : "");
                 goto out;
         }
+        /* The network namespace is the host process's (monitor.c); the guest makes its own. */
+        json_t *ns;
+        size_t nsi;
+        json_array_foreach(json_object_get(json_object_get(spec, "linux"), "namespaces"), nsi, ns)
+        {
+                if (strcmp(json_string_value(json_object_get(ns, "type")) ?: "", "network") != 0)
+                        continue;
+                const char *p = json_string_value(json_object_get(ns, "path"));
+                if (p && *p) {
+                        netns_path = strdup(p);
+                        if (!netns_path) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        json_object_del(ns, "path");
+                } else
+                        new_netns = true;
+        }
         struct container_opts copts = {.tty = tty};
         r = spec_prepare(spec, o->id, &copts, &shares, &n_shares, ret_error);
         if (r < 0)
@@ -225,6 +243,8 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
             .log_fd = o->log_fd,
             .log_json = o->log_json,
             .host_cgroup = host_cgroup,
+            .new_netns = new_netns,
+            .netns_path = netns_path,
         };
         size_vm(spec, &mc.vcpus, &mc.memory_mib);
         host_cpu_limit(spec, &mc);

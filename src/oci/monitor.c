@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -405,6 +406,21 @@ static void notify(int fd, int r, const char *error)
         safe_close(fd);
 }
 
+static int monitor_enter_netns(const struct monitor_config *c)
+{
+        _cleanup_close_ int fd = -1;
+
+        if (c->netns_path) {
+                fd = open(c->netns_path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                return setns(fd, CLONE_NEWNET) < 0 ? negative_errno() : 0;
+        }
+        if (c->new_netns && unshare(CLONE_NEWNET) < 0)
+                return negative_errno();
+        return 0;
+}
+
 int monitor_main(const struct monitor_config *c, int notify_fd)
 {
         struct monitor m = {.c = c, .ctl_fd = -1};
@@ -414,6 +430,16 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         int r, exit_code = EXIT_HAKO_ERROR;
 
         setsid();
+        /* The container's network namespace belongs to its host side, as with runc, so that the
+         * caller's network setup (docker's libnetwork-setkey hook, CNI, podman's netns) acts on
+         * it and never on the host's. The VM's own network is the guest's. */
+        r = monitor_enter_netns(c);
+        if (r < 0) {
+                error_set(&error, r, "cannot enter the container's network namespace%s%s: %s",
+                          c->netns_path ? " " : "", c->netns_path ?: "", strerror(-r));
+                notify(notify_fd, r, error);
+                return EXIT_HAKO_ERROR;
+        }
         /* Before QEMU and virtiofsd are forked: they inherit it. A host without writable
          * cgroups (rootless) still runs the container. */
         if (c->host_cgroup) {

@@ -27,6 +27,8 @@ struct monitor_config {
         bool rootfs_ro;
         enum hv_accel accel;
         const char *host_cgroup; /* normalized linux.cgroupsPath; NULL: none */
+        bool new_netns;          /* the spec asks for a new network namespace: ours */
+        const char *netns_path;  /* ... or names one to join */
         int64_t cpu_quota;       /* host CPU limit of the VM, µs per cpu_period; <= 0: none */
         uint64_t cpu_period;
         uint64_t cpu_shares;

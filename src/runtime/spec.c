@@ -105,6 +105,9 @@ int spec_check_supported(json_t *spec, char **ret_error)
         json_array_foreach(ns, i, n)
         {
                 json_t *path = json_object_get(n, "path");
+                /* A network namespace is the host process's to join (the VM's host side). */
+                if (!strcmp(json_string_value(json_object_get(n, "type")) ?: "", "network"))
+                        continue;
                 if (path && json_string_length(path) > 0)
                         return error_set(
                             ret_error, -EOPNOTSUPP,

@@ -263,6 +263,8 @@ check "update --resources FILE" "0 60" "$rc $(cgcat pids.max)"
 runh update --memory lots ex; check "update: a bad value fails" 1 "$rc"
 ex_pid=$(cat "$work/ex.pid")
 check "host cgroup: the host process is in /hako/ex" 1 "$(grep -c ':/hako/ex$' /proc/"$ex_pid"/cgroup | sed 's/^[1-9][0-9]*$/1/')"
+check "network namespace: the host process has a new one (the spec asks for one)" 1 \
+  "$([ "$(readlink /proc/"$ex_pid"/ns/net)" != "$(readlink /proc/self/ns/net)" ] && echo 1)"
 qemu_pid=$(pgrep -f "qemu-system.*$root/ex/" | head -1)
 check "host cgroup: so is its QEMU" "$(grep ':/hako/ex$' /proc/"$ex_pid"/cgroup)" "$(grep ':/hako/ex$' /proc/"$qemu_pid"/cgroup 2>/dev/null)"
 hako pause ex
@@ -277,6 +279,26 @@ runh exec ex true; check "exec in a stopped container fails" "1 1" "$rc $(grep -
 runh exec nosuch true; check "exec in an unknown container fails" "1 container does not exist" "$rc $(sed 's/^hako: error: //' <<<"$err")"
 hako delete ex
 check "host cgroup: removed at delete" "" "$(ls -d /sys/fs/cgroup/*/hako/ex 2>/dev/null)"
+
+# A network namespace path is joined by the host process (the caller set it up, as podman does).
+touch "$work/netns" && unshare --net="$work/netns" true
+b_ns=$(mkbundle ns '["true"]')
+python3 - "$b_ns/config.json" "$work/netns" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for n in c["linux"]["namespaces"]:
+    if n["type"] == "network":
+        n["path"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+hako create --bundle "$b_ns" --pid-file "$work/ns.pid" ns1 </dev/null >/dev/null 2>&1; rc=$?
+check "network namespace path: joined by the host process" "0 net:[$(stat -L -c %i "$work/netns")]" \
+  "$rc $(readlink /proc/"$(cat "$work/ns.pid")"/ns/net)"
+hako delete --force ns1 >/dev/null 2>&1
+umount "$work/netns" 2>/dev/null
+sed 's/"network"/"ipc"/' "$b_ns/config.json" >"$b_ns/c2" && mv "$b_ns/c2" "$b_ns/config.json"
+hako create --bundle "$b_ns" ns2 </dev/null >/dev/null 2>"$work/ns2.err"; rc=$?; err=$(cat "$work/ns2.err")
+check "another namespace path is refused with a clear error" "1 1" "$rc $(grep -c 'not possible' <<<"$err")"
 
 # VM size from the limits: 2 CPUs of quota but a cpuset of one CPU → 1 vCPU, the cpuset renumbered.
 b_cpu=$(mkbundle cpu '["sh", "-c", "nproc; cat /sys/fs/cgroup/cpuset.cpus.effective"]')
