@@ -52,23 +52,55 @@ static int hierarchies(struct hierarchy *h, size_t max, size_t *ret_n)
         return 0;
 }
 
+/* systemd's slice names nest by their dashes: "a-b-c.slice" is /a.slice/a-b.slice/a-b-c.slice. */
+static int expand_slice(const char *slice, size_t len, char *ret, size_t size, size_t *ret_len)
+{
+        size_t n = 0, base;
+        int k;
+
+        if (len == 0 || (len == 7 && !strncmp(slice, "-.slice", 7))) {
+                *ret_len = 0;
+                return 0;
+        }
+        if (len < 7 || strncmp(slice + len - 6, ".slice", 6) != 0)
+                return -EINVAL;
+        base = len - 6;
+        for (size_t i = 0; i <= base; i++) {
+                if (i < base && slice[i] != '-')
+                        continue;
+                if (i == 0 || slice[i - 1] == '-')
+                        return -EINVAL; /* "-a.slice", "a--b.slice" */
+                k = snprintf(ret + n, size - n, "/%.*s.slice", (int)i, slice);
+                if (k < 0 || (size_t)k >= size - n)
+                        return -ENAMETOOLONG;
+                n += (size_t)k;
+        }
+        *ret_len = n;
+        return 0;
+}
+
 int host_cgroup_normalize(const char *spec_path, char *ret, size_t size)
 {
         const char *c1 = strchr(spec_path, ':');
+        size_t n = 0;
         int k;
 
-        if (strstr(spec_path, ".."))
+        if (strstr(spec_path, "..") || size == 0)
                 return -EINVAL;
         if (c1 && spec_path[0] != '/') {
-                /* systemd: "slice:prefix:name" */
+                /* systemd: "slice:prefix:name" → <slice path>/prefix-name.scope */
                 const char *c2 = strchr(c1 + 1, ':');
-                if (!c2)
+                if (!c2 || strchr(c2 + 1, ':') || !c2[1])
                         return -EINVAL;
-                k = snprintf(ret, size, "/%.*s/%.*s-%s.scope", (int)(c1 - spec_path), spec_path,
-                             (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
+                k = expand_slice(spec_path, (size_t)(c1 - spec_path), ret, size, &n);
+                if (k < 0)
+                        return k;
+                k = snprintf(ret + n, size - n, "/%.*s-%s.scope", (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
+                if (c2 == c1 + 1) /* no prefix: the name alone */
+                        k = snprintf(ret + n, size - n, "/%s", c2 + 1);
         } else
                 k = snprintf(ret, size, "%s%s", spec_path[0] == '/' ? "" : "/", spec_path);
-        return k < 0 || (size_t)k >= size || !strcmp(ret, "/") ? -EINVAL : 0;
+        return k < 0 || (size_t)k >= size - n || !strcmp(ret, "/") ? -EINVAL : 0;
 }
 
 /* mount + path (+ the first len bytes of path only, with len >= 0). */

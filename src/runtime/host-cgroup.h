@@ -12,8 +12,10 @@
 
 #define HOST_CGROUP_PATH_MAX 512
 
-/* "/docker/ID" stays; systemd's "slice:prefix:name" becomes "/slice/prefix-name.scope"; a
- * relative path is taken from the root. -EINVAL for one with ".." or too long. */
+/* "/docker/ID" stays; systemd's "slice:prefix:name" becomes the slice's nested path plus
+ * "prefix-name.scope" (kubepods-besteffort.slice:cri-containerd:ID →
+ * /kubepods.slice/kubepods-besteffort.slice/cri-containerd-ID.scope); a relative path is taken
+ * from the root. -EINVAL for one with "..", a malformed slice, or too long. */
 int host_cgroup_normalize(const char *spec_path, char *ret, size_t size);
 
 /* Creates the cgroup in every hierarchy and moves pid into it. */

@@ -14,6 +14,7 @@
 #include "exec-spec.h"
 #include "fileio.h"
 #include "hooks.h"
+#include "host-cgroup.h"
 #include "oci-state.h"
 #include "state.h"
 #include "tap.h"
@@ -224,6 +225,33 @@ int main(void)
                 is_int(exec_spec_build(root, &eo, &json, &tty, &err), -EINVAL, "a missing --process file");
                 free(err);
                 err = NULL;
+        }
+
+        /* host cgroup names */
+        {
+                static const char *const cases[][2] = {
+                    {"/docker/abc", "/docker/abc"},
+                    {"default/c1", "/default/c1"},
+                    {"system.slice:docker:abc", "/system.slice/docker-abc.scope"},
+                    {"kubepods-besteffort-pod1.slice:cri-containerd:x",
+                     "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/"
+                     "cri-containerd-x.scope"},
+                    {"-.slice:p:n", "/p-n.scope"},
+                    {"/a/../b", NULL},
+                    {"bad:x", NULL},
+                    {"a--b.slice:p:n", NULL},
+                    {"notaslice:p:n", NULL},
+                    {"/", NULL},
+                };
+                char out[HOST_CGROUP_PATH_MAX];
+                for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                        int k = host_cgroup_normalize(cases[i][0], out, sizeof(out));
+                        if (cases[i][1])
+                                ok(k == 0 && !strcmp(out, cases[i][1]), "cgroup %s -> %s", cases[i][0],
+                                   k == 0 ? out : "error");
+                        else
+                                ok(k == -EINVAL, "cgroup %s refused", cases[i][0]);
+                }
         }
 
         free(dir);
