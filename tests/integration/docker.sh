@@ -41,6 +41,14 @@ rund run --rm -v "$work/vol:/data" "${R[@]}" "$img" sh -c 'cat /data/in; echo fr
 check "run -v: read and write a host directory" "0 from-host from-ctr" "$rc $out $(cat "$work/vol/out" 2>/dev/null)"
 rund run --rm -v "$work/vol:/data:ro" "${R[@]}" "$img" sh -c 'echo x >/data/ro'
 check "run -v :ro: writes fail" "1 no" "$rc $([ -e "$work/vol/ro" ] && echo yes || echo no)"
+rund run --rm --init "${R[@]}" "$img" cat /proc/1/comm
+check "run --init: docker-init (a bind-mounted host file) is PID 1" "0 docker-init" "$rc $out"
+rund run --rm --read-only "${R[@]}" "$img" touch /x
+check "run --read-only" "1 1" "$rc $(grep -c 'Read-only file system' <<<"$err")"
+rund run --rm -m 100m --cpus 1.5 --pids-limit 30 "${R[@]}" "$img" sh -c \
+  'nproc; p=$(cut -d: -f3 /proc/self/cgroup); cd /sys/fs/cgroup${p%/} && cat memory.max pids.max cpu.max'
+check "run -m --cpus --pids-limit: the VM sized (2 vCPUs), the guest cgroup limited" \
+  "0 2 104857600 30 150000 100000" "$rc $(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
 rund run --rm "${R[@]}" "$img" nosuchcmd
 check "run: a missing command: 127" 127 "$rc"
 
