@@ -391,7 +391,7 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
                 set_error(err, TTRPC_INTERNAL, "stdio: %s", strerror(-r));
                 goto fail;
         }
-        if (mkdir(c->bundle, 0700) < 0) {
+        if (mkdir(c->bundle, 0711) < 0) {
                 r = negative_errno();
                 set_error(err, TTRPC_INTERNAL, "mkdir %s: %s", c->bundle, strerror(-r));
                 goto fail;

@@ -158,7 +158,7 @@ int agent_init_system(void)
                 return r;
         (void)symlink("/proc/self/fd", "/dev/fd");
         (void)mkdir("/run/hako", 0755);
-        (void)mkdir(HAKO_GUEST_CONTAINERS_DIR, 0700);
+        (void)mkdir(HAKO_GUEST_CONTAINERS_DIR, 0711);
         (void)mkdir("/run/crun", 0700);
         /* Missing controllers or a missing lo only degrade; crun reports what it really needs. */
         (void)init_cgroup_controllers();

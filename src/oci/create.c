@@ -84,6 +84,8 @@ static void host_cpu_limit(json_t *spec, struct monitor_config *mc)
         mc->cpu_quota = json_integer_value(json_object_get(cpu, "quota"));
         mc->cpu_period = (uint64_t)MAX(0, json_integer_value(json_object_get(cpu, "period")));
         mc->cpu_shares = (uint64_t)MAX(0, json_integer_value(json_object_get(cpu, "shares")));
+        mc->pids_limit = json_integer_value(json_object_get(
+            json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "pids"), "limit"));
 }
 
 /* The guest has CPUs 0..vcpus-1 and one memory node: a host cpuset means nothing there (the VM's

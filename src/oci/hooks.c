@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,14 +101,32 @@ static int run_one(json_t *hook, const char *state_json, char **ret_error)
 int hooks_run(json_t *hooks, const char *kind, const char *state_json, char **ret_error)
 {
         json_t *list = json_object_get(hooks, kind);
+        /* The spec: a failing poststart or poststop hook is a warning and the rest still run;
+         * any other failing hook stops there. */
+        bool keep_going = !strcmp(kind, "poststart") || !strcmp(kind, "poststop");
+        int first = 0;
         size_t i;
         json_t *h;
 
         json_array_foreach(list, i, h)
         {
-                int r = run_one(h, state_json, ret_error);
-                if (r < 0)
+                _cleanup_free_ char *error = NULL;
+                int r = run_one(h, state_json, &error);
+                if (r >= 0)
+                        continue;
+                if (!first)
+                        first = r;
+                if (ret_error) {
+                        /* all the failures of a kind that keeps going, in one message */
+                        char *all = NULL;
+                        if (asprintf(&all, "%s%s%s", *ret_error ? *ret_error : "", *ret_error ? "; " : "",
+                                     error ? error : strerror(-r)) >= 0) {
+                                free(*ret_error);
+                                *ret_error = all;
+                        }
+                }
+                if (!keep_going)
                         return r;
         }
-        return 0;
+        return first;
 }

@@ -182,6 +182,10 @@ static int do_update(struct monitor *m, const char *resources, char **ret_error)
                                         (uint64_t)(period > 0 ? period : 0), (uint64_t)MAX(shares, 0)) < 0)
                         log_warning("host cgroup %s: cannot set the CPU limit", m->c->host_cgroup);
         }
+        json_t *pids = json_object_get(json_object_get(res, "pids"), "limit");
+        if (r >= 0 && m->c->host_cgroup && json_is_integer(pids) &&
+            host_cgroup_set_pids(m->c->host_cgroup, json_integer_value(pids)) < 0)
+                log_warning("host cgroup %s: cannot set the pids limit", m->c->host_cgroup);
         json_decref(res);
         return r;
 }
@@ -446,6 +450,8 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
                 r = host_cgroup_enter(c->host_cgroup, getpid());
                 if (r >= 0 && (c->cpu_quota > 0 || c->cpu_shares > 0))
                         r = host_cgroup_set_cpu(c->host_cgroup, c->cpu_quota, c->cpu_period, c->cpu_shares);
+                if (r >= 0 && c->pids_limit > 0)
+                        r = host_cgroup_set_pids(c->host_cgroup, c->pids_limit);
                 if (r < 0)
                         log_warning("host cgroup %s: %s", c->host_cgroup, strerror(-r));
         }

@@ -32,6 +32,7 @@ struct monitor_config {
         int64_t cpu_quota;       /* host CPU limit of the VM, µs per cpu_period; <= 0: none */
         uint64_t cpu_period;
         uint64_t cpu_shares;
+        int64_t pids_limit; /* <= 0: none */
         uint32_t vcpus;
         uint64_t memory_mib;
         int boot_timeout_ms;

@@ -18,7 +18,7 @@
 struct hierarchy {
         char mount[256];
         bool v2;
-        bool cpu, cpuset;
+        bool cpu, cpuset, pids;
 };
 
 /* The cgroup mounts of this mount namespace, from /proc/self/mountinfo. */
@@ -42,9 +42,10 @@ static int hierarchies(struct hierarchy *h, size_t max, size_t *ret_n)
                 snprintf(h[n].mount, sizeof(h[n].mount), "%s", mnt);
                 /* v1 names its controllers in the super options ("rw,cpu"); the words matter. */
                 for (char *tok = strtok(opts, ","); tok; tok = strtok(NULL, ","))
-                        h[n].cpu |= !strcmp(tok, "cpu"), h[n].cpuset |= !strcmp(tok, "cpuset");
+                        h[n].cpu |= !strcmp(tok, "cpu"), h[n].cpuset |= !strcmp(tok, "cpuset"),
+                            h[n].pids |= !strcmp(tok, "pids");
                 if (h[n].v2)
-                        h[n].cpu = true; /* if it is enabled there: cpu.max tells */
+                        h[n].cpu = h[n].pids = true; /* if enabled there: cpu.max / pids.max tell */
                 n++;
         }
         fclose(f);
@@ -220,6 +221,30 @@ int host_cgroup_set_cpu(const char *path, int64_t quota, uint64_t period, uint64
                         }
                 }
                 if (r < 0 && !first_error)
+                        first_error = r;
+        }
+        return first_error;
+}
+
+int host_cgroup_set_pids(const char *path, int64_t limit)
+{
+        struct hierarchy h[MAX_HIERARCHIES];
+        char dir[HOST_CGROUP_PATH_MAX + 300], v[32];
+        size_t n;
+        int r, first_error = 0;
+
+        r = hierarchies(h, ELEMENTSOF(h), &n);
+        if (r < 0)
+                return r;
+        if (limit > 0)
+                snprintf(v, sizeof(v), "%lld", (long long)MAX(limit, (int64_t)HOST_PIDS_MIN));
+        else
+                snprintf(v, sizeof(v), "max");
+        for (size_t i = 0; i < n; i++) {
+                if (!h[i].pids || cg_dir(dir, sizeof(dir), h[i].mount, path, -1) < 0)
+                        continue;
+                r = write_str(dir, "pids.max", v);
+                if (r < 0 && !(h[i].v2 && r == -ENOENT) && !first_error)
                         first_error = r;
         }
         return first_error;

@@ -25,5 +25,11 @@ int host_cgroup_enter(const char *path, pid_t pid);
  * where the cpu controller is; other hierarchies are skipped. */
 int host_cgroup_set_cpu(const char *path, int64_t quota, uint64_t period, uint64_t shares);
 
+/* The container's pids limit on the host side too (limit <= 0: none), so that what the caller
+ * reads back from the cgroup is its limit. Its threads are QEMU's and virtiofsd's there, about a
+ * dozen: the host value is at least HOST_PIDS_MIN so a tiny guest limit cannot stop the VM. */
+#define HOST_PIDS_MIN 64
+int host_cgroup_set_pids(const char *path, int64_t limit);
+
 /* Removes the (empty) cgroup from every hierarchy; parents such as /docker stay. */
 void host_cgroup_remove(const char *path);

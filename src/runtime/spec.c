@@ -181,8 +181,12 @@ static int add_share(struct spec_share **shares, size_t *n, const char *host, bo
                 return -ENOMEM;
         *shares = s;
         s = &s[*n];
+        /* vol/N/<the source's name>: inside the container the mount's root then ends in the
+         * source's name, as with runc's bind mounts (tools match mounts by it). */
+        const char *base = strrchr(host, '/');
+        base = base && base[1] ? base + 1 : "root";
         s->host = strdup(host);
-        if (!s->host || asprintf(&s->name, "vol/%zu", *n) < 0) {
+        if (!s->host || asprintf(&s->name, "vol/%zu/%.64s", *n, base) < 0) {
                 free(s->host);
                 return -ENOMEM;
         }

@@ -316,6 +316,25 @@ check "cpuset: one vCPU, crun applies the renumbered cpuset" "0 1 0" "$(reaped_c
 hako delete cpu1
 rmdir /sys/fs/cgroup/*/hako-test 2>/dev/null
 
+# A user namespace, a bind mount (its root inside ends in the source's name, as with runc) and
+# poststart hooks of which the first fails: a warning, and the second still runs.
+mkdir -p "$work/bindsrc" && echo bound >"$work/bindsrc/f"
+b_us=$(mkbundle us '["sh", "-c", "id -u; cat /home/f; grep -c \"/bindsrc /home \" /proc/self/mountinfo"]')
+python3 - "$b_us/config.json" "$work/bindsrc" "$work/second-hook" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["linux"]["namespaces"].append({"type": "user"})
+c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1000}]
+c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1000}]
+c["mounts"].append({"destination": "/home", "type": "bind", "source": sys.argv[2], "options": ["rbind", "ro"]})
+c["hooks"] = {"poststart": [{"path": "/bin/false"}, {"path": "/bin/sh", "args": ["sh", "-c", "touch " + sys.argv[3]]}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+runh --log "$work/us.log" run --bundle "$b_us" us1
+check "user namespace, bind mount named by its source" "0 0 bound 1" "$rc $(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
+check "a failing poststart hook is a warning (in --log); the next one runs" "1 1" \
+  "$(grep -c 'poststart hook' "$work/us.log") $([ -e "$work/second-hook" ] && echo 1)"
+
 # --- console socket ---------------------------------------------------------------------------
 b_con=$(mkbundle con '["sh", "-c", "read line; echo got=$line; tty; stty size"]' true)
 python3 "$here/console-socket.py" "$work/con.sock" "$work/con.out" $'hello\r' >"$work/con.log" 2>&1 &
