@@ -77,17 +77,6 @@ static void size_vm(json_t *spec, uint32_t *ret_vcpus, uint64_t *ret_memory_mib)
                     MAX((uint64_t)limit / (1024ull * 1024) + VM_MEMORY_OVERHEAD_MIB, VM_MEMORY_MIN_MIB);
 }
 
-static void host_cpu_limit(json_t *spec, struct monitor_config *mc)
-{
-        json_t *cpu = json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "cpu");
-
-        mc->cpu_quota = json_integer_value(json_object_get(cpu, "quota"));
-        mc->cpu_period = (uint64_t)MAX(0, json_integer_value(json_object_get(cpu, "period")));
-        mc->cpu_shares = (uint64_t)MAX(0, json_integer_value(json_object_get(cpu, "shares")));
-        mc->pids_limit = json_integer_value(json_object_get(
-            json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "pids"), "limit"));
-}
-
 /* The guest has CPUs 0..vcpus-1 and one memory node: a host cpuset means nothing there (the VM's
  * size already applies it), and crun would fail on CPUs the guest does not have. */
 static void guest_cpuset(json_t *spec, uint32_t vcpus)
@@ -249,7 +238,8 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
             .netns_path = netns_path,
         };
         size_vm(spec, &mc.vcpus, &mc.memory_mib);
-        host_cpu_limit(spec, &mc);
+        host_cgroup_limits_merge(&mc.host_limits,
+                                 json_object_get(json_object_get(spec, "linux"), "resources"));
         guest_cpuset(spec, mc.vcpus);
 
         if (pipe2(pipefd, O_CLOEXEC) < 0) {

@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "console.h"
@@ -42,6 +41,7 @@ struct monitor {
         struct sandbox *sb;
         int ctl_fd;
         bool started, paused, shutdown;
+        struct host_cgroup_limits host_limits; /* as last applied (create, then updates) */
         struct relay *init;
         struct exec_session *execs[EXEC_SESSIONS_MAX];
         size_t n_execs;
@@ -160,7 +160,7 @@ static int do_update(struct monitor *m, const char *resources, char **ret_error)
 
         if (m->paused)
                 return error_set(ret_error, -EBUSY, "container is paused");
-        json_t *res = json_loads(resources, 0, NULL), *cpu = json_object_get(res, "cpu");
+        json_t *res = json_loads(resources, 0, NULL);
         int r;
 
         if (!json_is_object(res)) {
@@ -171,21 +171,15 @@ static int do_update(struct monitor *m, const char *resources, char **ret_error)
         req.resources = (char *)resources;
         r = agent_call(&m->sb->agent, "UpdateContainer", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL,
                        ret_error);
-        /* The host side of a CPU limit follows; the VM's size (vCPUs, RAM) stays as booted. */
-        if (r >= 0 && m->c->host_cgroup && json_is_object(cpu) &&
-            (json_object_get(cpu, "quota") || json_object_get(cpu, "shares"))) {
-                json_int_t quota = json_integer_value(json_object_get(cpu, "quota"));
-                json_int_t period = json_integer_value(json_object_get(cpu, "period"));
-                json_int_t shares = json_integer_value(json_object_get(cpu, "shares"));
-                if (host_cgroup_set_cpu(m->c->host_cgroup,
-                                        json_object_get(cpu, "quota") ? quota : m->c->cpu_quota,
-                                        (uint64_t)(period > 0 ? period : 0), (uint64_t)MAX(shares, 0)) < 0)
-                        log_warning("host cgroup %s: cannot set the CPU limit", m->c->host_cgroup);
+        /* The host side follows the CPU and pids limits; the VM keeps the size it booted with. */
+        if (r >= 0 && m->c->host_cgroup) {
+                struct host_cgroup_limits l = m->host_limits;
+                l.cpu_set = l.pids_set = false; /* only what this update mentions */
+                host_cgroup_limits_merge(&l, res);
+                if (host_cgroup_set_limits(m->c->host_cgroup, &l) < 0)
+                        log_warning("host cgroup %s: cannot set the limits", m->c->host_cgroup);
+                m->host_limits = l;
         }
-        json_t *pids = json_object_get(json_object_get(res, "pids"), "limit");
-        if (r >= 0 && m->c->host_cgroup && json_is_integer(pids) &&
-            host_cgroup_set_pids(m->c->host_cgroup, json_integer_value(pids)) < 0)
-                log_warning("host cgroup %s: cannot set the pids limit", m->c->host_cgroup);
         json_decref(res);
         return r;
 }
@@ -313,17 +307,8 @@ static int monitor_loop(struct monitor *m, int signal_fd, int *ret_exit_code)
                         if (r < 0)
                                 return r;
                 }
-                if (fds[1].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
-                                if (!m->init || si.ssi_signo == SIGCHLD || si.ssi_signo == SIGPIPE)
-                                        continue;
-                                if (si.ssi_signo == SIGWINCH)
-                                        relay_resize(m->init);
-                                else
-                                        relay_signal(m->init, (int)si.ssi_signo);
-                        }
-                }
+                if (fds[1].revents)
+                        relay_forward_signals(m->init, signal_fd);
                 if (fds[2].revents)
                         return -ECHILD;
                 /* The sessions first: serving a request below may add or end one. */
@@ -427,7 +412,7 @@ static int monitor_enter_netns(const struct monitor_config *c)
 
 int monitor_main(const struct monitor_config *c, int notify_fd)
 {
-        struct monitor m = {.c = c, .ctl_fd = -1};
+        struct monitor m = {.c = c, .ctl_fd = -1, .host_limits = c->host_limits};
         _cleanup_free_ char *error = NULL;
         _cleanup_close_ int tty_fd = -1, sfd = -1;
         sigset_t oldmask;
@@ -448,10 +433,8 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
          * cgroups (rootless) still runs the container. */
         if (c->host_cgroup) {
                 r = host_cgroup_enter(c->host_cgroup, getpid());
-                if (r >= 0 && (c->cpu_quota > 0 || c->cpu_shares > 0))
-                        r = host_cgroup_set_cpu(c->host_cgroup, c->cpu_quota, c->cpu_period, c->cpu_shares);
-                if (r >= 0 && c->pids_limit > 0)
-                        r = host_cgroup_set_pids(c->host_cgroup, c->pids_limit);
+                if (r >= 0)
+                        r = host_cgroup_set_limits(c->host_cgroup, &c->host_limits);
                 if (r < 0)
                         log_warning("host cgroup %s: %s", c->host_cgroup, strerror(-r));
         }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host-cgroup.h"
 #include "hv.h"
 #include "virtiofsd.h"
 
@@ -26,13 +27,10 @@ struct monitor_config {
         bool tty;
         bool rootfs_ro;
         enum hv_accel accel;
-        const char *host_cgroup; /* normalized linux.cgroupsPath; NULL: none */
-        bool new_netns;          /* the spec asks for a new network namespace: ours */
-        const char *netns_path;  /* ... or names one to join */
-        int64_t cpu_quota;       /* host CPU limit of the VM, µs per cpu_period; <= 0: none */
-        uint64_t cpu_period;
-        uint64_t cpu_shares;
-        int64_t pids_limit; /* <= 0: none */
+        const char *host_cgroup;               /* normalized linux.cgroupsPath; NULL: none */
+        bool new_netns;                        /* the spec asks for a new network namespace: ours */
+        const char *netns_path;                /* ... or names one to join */
+        struct host_cgroup_limits host_limits; /* from linux.resources */
         uint32_t vcpus;
         uint64_t memory_mib;
         int boot_timeout_ms;

@@ -178,73 +178,86 @@ int host_cgroup_enter(const char *path, pid_t pid)
         return joined > 0 ? 0 : first_error ? first_error : -ENOENT;
 }
 
-int host_cgroup_set_cpu(const char *path, int64_t quota, uint64_t period, uint64_t shares)
+void host_cgroup_limits_merge(struct host_cgroup_limits *l, json_t *resources)
 {
-        struct hierarchy h[MAX_HIERARCHIES];
-        char dir[HOST_CGROUP_PATH_MAX + 300], v[64];
-        size_t n;
-        int r, first_error = 0;
+        json_t *cpu = json_object_get(resources, "cpu"), *v;
 
-        r = hierarchies(h, ELEMENTSOF(h), &n);
-        if (r < 0)
-                return r;
-        if (period == 0)
-                period = 100000;
-        for (size_t i = 0; i < n; i++) {
-                if (!h[i].cpu)
-                        continue;
-                if (cg_dir(dir, sizeof(dir), h[i].mount, path, -1) < 0)
-                        return -ENAMETOOLONG;
-                if (h[i].v2) {
-                        if (quota > 0)
-                                snprintf(v, sizeof(v), "%lld %llu", (long long)quota,
-                                         (unsigned long long)period);
-                        else
-                                snprintf(v, sizeof(v), "max %llu", (unsigned long long)period);
-                        r = write_str(dir, "cpu.max", v);
-                        if (r == -ENOENT)
-                                continue; /* the cpu controller is not enabled in this tree */
-                        if (r >= 0 && shares > 0) {
-                                snprintf(v, sizeof(v), "%llu",
-                                         (unsigned long long)(1 + ((MAX(shares, 2) - 2) * 9999) / 262142));
-                                r = write_str(dir, "cpu.weight", v);
-                        }
-                } else {
-                        snprintf(v, sizeof(v), "%llu", (unsigned long long)period);
-                        r = write_str(dir, "cpu.cfs_period_us", v);
-                        snprintf(v, sizeof(v), "%lld", quota > 0 ? (long long)quota : -1LL);
-                        if (r >= 0)
-                                r = write_str(dir, "cpu.cfs_quota_us", v);
-                        if (r >= 0 && shares > 0) {
-                                snprintf(v, sizeof(v), "%llu", (unsigned long long)shares);
-                                r = write_str(dir, "cpu.shares", v);
-                        }
-                }
-                if (r < 0 && !first_error)
-                        first_error = r;
-        }
-        return first_error;
+        if ((v = json_object_get(cpu, "quota")) && json_is_integer(v))
+                l->quota = json_integer_value(v), l->cpu_set = true;
+        if ((v = json_object_get(cpu, "period")) && json_is_integer(v))
+                l->period = (uint64_t)MAX(0, json_integer_value(v)), l->cpu_set = true;
+        if ((v = json_object_get(cpu, "shares")) && json_is_integer(v))
+                l->shares = (uint64_t)MAX(0, json_integer_value(v)), l->cpu_set = true;
+        if ((v = json_object_get(json_object_get(resources, "pids"), "limit")) && json_is_integer(v))
+                l->pids = json_integer_value(v), l->pids_set = true;
 }
 
-int host_cgroup_set_pids(const char *path, int64_t limit)
+static int write_cpu(const struct hierarchy *h, const char *dir, const struct host_cgroup_limits *l)
+{
+        uint64_t period = l->period ? l->period : 100000;
+        char v[64];
+        int r;
+
+        if (h->v2) {
+                if (l->quota > 0)
+                        snprintf(v, sizeof(v), "%lld %llu", (long long)l->quota, (unsigned long long)period);
+                else
+                        snprintf(v, sizeof(v), "max %llu", (unsigned long long)period);
+                r = write_str(dir, "cpu.max", v);
+                if (r == -ENOENT)
+                        return 0; /* the cpu controller is not enabled in this tree */
+                if (r >= 0 && l->shares > 0) {
+                        snprintf(v, sizeof(v), "%llu",
+                                 (unsigned long long)(1 + ((MAX(l->shares, 2) - 2) * 9999) / 262142));
+                        r = write_str(dir, "cpu.weight", v);
+                }
+                return r;
+        }
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)period);
+        r = write_str(dir, "cpu.cfs_period_us", v);
+        snprintf(v, sizeof(v), "%lld", l->quota > 0 ? (long long)l->quota : -1LL);
+        if (r >= 0)
+                r = write_str(dir, "cpu.cfs_quota_us", v);
+        if (r >= 0 && l->shares > 0) {
+                snprintf(v, sizeof(v), "%llu", (unsigned long long)l->shares);
+                r = write_str(dir, "cpu.shares", v);
+        }
+        return r;
+}
+
+static int write_pids(const struct hierarchy *h, const char *dir, const struct host_cgroup_limits *l)
+{
+        char v[32];
+
+        if (l->pids > 0)
+                snprintf(v, sizeof(v), "%lld", (long long)MAX(l->pids, (int64_t)HOST_PIDS_MIN));
+        else
+                snprintf(v, sizeof(v), "max");
+        int r = write_str(dir, "pids.max", v);
+        return h->v2 && r == -ENOENT ? 0 : r; /* the pids controller is not enabled in this tree */
+}
+
+int host_cgroup_set_limits(const char *path, const struct host_cgroup_limits *l)
 {
         struct hierarchy h[MAX_HIERARCHIES];
-        char dir[HOST_CGROUP_PATH_MAX + 300], v[32];
+        char dir[HOST_CGROUP_PATH_MAX + 300];
         size_t n;
         int r, first_error = 0;
 
+        if (!l->cpu_set && !l->pids_set)
+                return 0;
         r = hierarchies(h, ELEMENTSOF(h), &n);
         if (r < 0)
                 return r;
-        if (limit > 0)
-                snprintf(v, sizeof(v), "%lld", (long long)MAX(limit, (int64_t)HOST_PIDS_MIN));
-        else
-                snprintf(v, sizeof(v), "max");
         for (size_t i = 0; i < n; i++) {
-                if (!h[i].pids || cg_dir(dir, sizeof(dir), h[i].mount, path, -1) < 0)
+                if (!(l->cpu_set && h[i].cpu) && !(l->pids_set && h[i].pids))
                         continue;
-                r = write_str(dir, "pids.max", v);
-                if (r < 0 && !(h[i].v2 && r == -ENOENT) && !first_error)
+                r = cg_dir(dir, sizeof(dir), h[i].mount, path, -1);
+                if (r >= 0 && l->cpu_set && h[i].cpu)
+                        r = write_cpu(&h[i], dir, l);
+                if (r >= 0 && l->pids_set && h[i].pids)
+                        r = write_pids(&h[i], dir, l);
+                if (r < 0 && !first_error)
                         first_error = r;
         }
         return first_error;

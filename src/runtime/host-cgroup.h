@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,15 +23,27 @@ int host_cgroup_normalize(const char *spec_path, char *ret, size_t size);
 /* Creates the cgroup in every hierarchy and moves pid into it. */
 int host_cgroup_enter(const char *path, pid_t pid);
 
-/* The host side of a CPU limit: quota/period in µs (quota <= 0: none), shares (0: keep). Written
- * where the cpu controller is; other hierarchies are skipped. */
-int host_cgroup_set_cpu(const char *path, int64_t quota, uint64_t period, uint64_t shares);
+/* The limits the host side follows: the CPU quota/period/shares (which cap the vCPU threads)
+ * and the pids limit, so that what a caller reads back from the cgroup is its limit. Not the
+ * memory limit: QEMU's own memory is not the container's. */
+struct host_cgroup_limits {
+        bool cpu_set;    /* quota, period or shares were given */
+        int64_t quota;   /* µs per period; <= 0: none */
+        uint64_t period; /* 0: the kernel's default, 100000 */
+        uint64_t shares; /* 0: leave as is */
+        bool pids_set;
+        int64_t pids; /* <= 0: none */
+};
 
-/* The container's pids limit on the host side too (limit <= 0: none), so that what the caller
- * reads back from the cgroup is its limit. Its threads are QEMU's and virtiofsd's there, about a
- * dozen: the host value is at least HOST_PIDS_MIN so a tiny guest limit cannot stop the VM. */
+/* Takes what linux.resources (or an `update`'s resources) gives into *l, keeping the fields it
+ * does not mention: start from {0} for a container, from the current limits for an update. */
+void host_cgroup_limits_merge(struct host_cgroup_limits *l, json_t *resources);
+
+/* Writes the limits that are set, in every hierarchy that has their controller. Its threads are
+ * QEMU's and virtiofsd's there, about a dozen: the host pids value is at least HOST_PIDS_MIN so
+ * a tiny guest limit cannot stop the VM. */
 #define HOST_PIDS_MIN 64
-int host_cgroup_set_pids(const char *path, int64_t limit);
+int host_cgroup_set_limits(const char *path, const struct host_cgroup_limits *l);
 
 /* Removes the (empty) cgroup from every hierarchy; parents such as /docker stay. */
 void host_cgroup_remove(const char *path);

@@ -204,6 +204,20 @@ void relay_resize(struct relay *r)
         agent_call_async(r->o.agent, "TtyWinResize", &req.base, NULL, on_ignore, r);
 }
 
+void relay_forward_signals(struct relay *r, int signal_fd)
+{
+        struct signalfd_siginfo si;
+
+        while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                if (!r || si.ssi_signo == SIGCHLD || si.ssi_signo == SIGPIPE)
+                        continue;
+                if (si.ssi_signo == SIGWINCH)
+                        relay_resize(r);
+                else
+                        relay_signal(r, (int)si.ssi_signo);
+        }
+}
+
 int relay_signalfd(sigset_t *ret_old)
 {
         sigset_t set;
@@ -332,15 +346,8 @@ int relay_run(const struct relay_opts *o, int vm_pidfd, int signal_fd, int *ret_
                         if (k < 0)
                                 break;
                 }
-                if (fds[1].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
-                                if (si.ssi_signo == SIGWINCH)
-                                        relay_resize(r);
-                                else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
-                                        relay_signal(r, (int)si.ssi_signo);
-                        }
-                }
+                if (fds[1].revents)
+                        relay_forward_signals(r, signal_fd);
                 if (fds[2].revents) {
                         k = -ECHILD;
                         break;

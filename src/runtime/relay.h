@@ -34,6 +34,9 @@ int relay_input_fd(const struct relay *r);
 void relay_on_input(struct relay *r);
 void relay_signal(struct relay *r, int sig);
 void relay_resize(struct relay *r);
+/* Reads what signal_fd (relay_signalfd) has: SIGWINCH resizes, SIGCHLD and SIGPIPE are ours,
+ * the rest go to the process. With r NULL (the process is gone) they are dropped. */
+void relay_forward_signals(struct relay *r, int signal_fd);
 /* 1 when the process has exited and its output is drained (or the drain time is up), with the
  * Docker-style exit code (128+N for a signal); 0 while it runs, lowering *timeout_ms to when to
  * check again; -errno when the relay failed. */
