@@ -12,24 +12,17 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "unixaddr.h"
 
 /* Answers are short; the data of one (stats) is a few hundred bytes. */
 #define CONTROL_MAX_ANSWER 4096
-
-/* State roots can be deep (a test's mktemp -d): reach the socket through /proc/self/fd so its
- * address always fits sun_path. */
-static void socket_addr(int dir_fd, struct sockaddr_un *ret)
-{
-        *ret = (struct sockaddr_un){.sun_family = AF_UNIX};
-        snprintf(ret->sun_path, sizeof(ret->sun_path), "/proc/self/fd/%d/" CONTROL_SOCKET, dir_fd);
-}
 
 int control_listen(const char *state_dir, int *ret_fd)
 {
         _cleanup_close_ int dir_fd = -1, fd = -1;
         struct sockaddr_un sa;
         _cleanup_free_ char *path = NULL;
-        int size = CONTROL_MAX_MSG * 2;
+        int r, size = CONTROL_MAX_MSG * 2;
 
         if (asprintf(&path, "%s/" CONTROL_SOCKET, state_dir) < 0)
                 return -ENOMEM;
@@ -41,7 +34,9 @@ int control_listen(const char *state_dir, int *ret_fd)
                 return negative_errno();
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
         unlink(path);
-        socket_addr(dir_fd, &sa);
+        r = unix_addr_in_dir(dir_fd, CONTROL_SOCKET, &sa);
+        if (r < 0)
+                return r;
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
                 return negative_errno();
         *ret_fd = TAKE_FD(fd);
@@ -169,7 +164,9 @@ static int call(const char *state_dir, const char *request, const int *fds, int 
         if (fd < 0)
                 return negative_errno();
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-        socket_addr(dir_fd, &sa);
+        r = unix_addr_in_dir(dir_fd, CONTROL_SOCKET, &sa);
+        if (r < 0)
+                return r;
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return errno == ECONNREFUSED || errno == ENOENT ? -ESRCH : negative_errno();
         set_timeout(fd, timeout_ms);

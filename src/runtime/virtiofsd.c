@@ -18,6 +18,7 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "unixaddr.h"
 #include "spawn.h"
 
 const char *virtiofsd_binary(void)
@@ -85,15 +86,6 @@ static int setup_mounts(void *userdata)
         return 0;
 }
 
-/* Binds through /proc/self/fd/DIRFD/NAME: a state directory can be deeper than sun_path allows
- * (docker's exec-root/runtime-hako/moby/<64 hex>). */
-static int unix_addr(int dir_fd, const char *name, struct sockaddr_un *ret)
-{
-        *ret = (struct sockaddr_un){.sun_family = AF_UNIX};
-        int k = snprintf(ret->sun_path, sizeof(ret->sun_path), "/proc/self/fd/%d/%s", dir_fd, name);
-        return k < 0 || (size_t)k >= sizeof(ret->sun_path) ? -ENAMETOOLONG : 0;
-}
-
 /* A listening socket for virtiofsd and, already connected to it, QEMU's end. */
 static int socket_pair_via_dir(const char *dir, const char *name, int *ret_listen, int *ret_conn)
 {
@@ -104,7 +96,7 @@ static int socket_pair_via_dir(const char *dir, const char *name, int *ret_liste
         dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir_fd < 0)
                 return negative_errno();
-        r = unix_addr(dir_fd, name, &sa);
+        r = unix_addr_in_dir(dir_fd, name, &sa);
         if (r < 0)
                 return r;
         lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
