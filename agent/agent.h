@@ -113,6 +113,8 @@ int agent_container_update(struct agent_container *c, const char *resources_json
 int agent_container_resize(struct agent_process *p, unsigned rows, unsigned columns);
 
 /* sandbox.c */
+int agent_sandbox_rescan_pci(void);
+int agent_sandbox_add_entropy(const uint8_t *data, size_t len);
 int agent_sandbox_mount_storage(const char *driver, const char *source, const char *mount_point,
                                 char **options, size_t n_options);
 

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/random.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "macro.h"
@@ -63,7 +68,50 @@ int agent_sandbox_mount_storage(const char *driver, const char *source, const ch
         r = mkdir_p(mount_point);
         if (r < 0)
                 return r;
-        if (mount(source, mount_point, "virtiofs", flags, NULL) < 0)
+        /* A hot-added device's tag can appear a little after the PCI rescan that found it
+         * (virtio-fs answers EINVAL for an unknown tag): retry for up to ~5 s. */
+        for (int attempt = 0;; attempt++) {
+                if (mount(source, mount_point, "virtiofs", flags, NULL) == 0)
+                        return 0;
+                if (errno != EINVAL || attempt >= 2500)
+                        return negative_errno();
+                nanosleep(&(struct timespec){.tv_nsec = 2L * 1000 * 1000}, NULL);
+        }
+}
+
+int agent_sandbox_rescan_pci(void)
+{
+        _cleanup_close_ int fd = open("/sys/bus/pci/rescan", O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return negative_errno();
+        /* Probing is synchronous: when the write returns, the new devices have their drivers. */
+        if (write(fd, "1", 1) != 1)
+                return negative_errno();
+        return 0;
+}
+
+/* Every VM restored from one template starts with the same CRNG state; mixing in the host's fresh
+ * bytes and forcing a reseed makes their random streams diverge from here on. */
+int agent_sandbox_add_entropy(const uint8_t *data, size_t len)
+{
+        struct {
+                struct rand_pool_info info;
+                uint8_t buf[256];
+        } in = {0};
+        _cleanup_close_ int fd = -1;
+
+        if (len == 0 || len > sizeof(in.buf))
+                return -EINVAL;
+        in.info.entropy_count = (int)(len * 8);
+        in.info.buf_size = (int)len;
+        memcpy(in.buf, data, len);
+        fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (ioctl(fd, RNDADDENTROPY, &in) < 0)
+                return negative_errno();
+        if (ioctl(fd, RNDRESEEDCRNG) < 0)
                 return negative_errno();
         return 0;
 }

@@ -306,6 +306,20 @@ static void handle_create_sandbox(uint32_t sid, const ProtobufCMessage *m)
                         return;
                 }
         }
+        if (req->entropy.len) {
+                r = agent_sandbox_add_entropy(req->entropy.data, req->entropy.len);
+                if (r < 0) {
+                        reply_errno(sid, r, "reseeding the random number generator");
+                        return;
+                }
+        }
+        if (req->rescan_pci) {
+                r = agent_sandbox_rescan_pci();
+                if (r < 0) {
+                        reply_errno(sid, r, "rescanning the PCI bus");
+                        return;
+                }
+        }
         if (*req->hostname && sethostname(req->hostname, strlen(req->hostname)) < 0) {
                 reply_errno(sid, negative_errno(), "setting the hostname");
                 return;
@@ -328,6 +342,7 @@ static void handle_create_sandbox(uint32_t sid, const ProtobufCMessage *m)
                         }
                 }
         }
+
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 

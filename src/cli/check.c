@@ -7,6 +7,7 @@
 
 #include "agent-protocol.h"
 #include "assets.h"
+#include "template.h"
 #include "commands.h"
 #include "hv.h"
 #include "macro.h"
@@ -51,6 +52,14 @@ int cmd_check(int argc, char **argv, const struct global_options *g)
                 printf("acceleration: TCG      software emulation, much slower: %s\n", caps.kvm_reason);
         printf("agent channel: %s\n",
                caps.vhost_vsock ? "vsock (/dev/vhost-vsock)" : "virtio-serial (no usable /dev/vhost-vsock)");
+        if (!template_enabled())
+                printf("VM templates: off      HAKO_TEMPLATE=%s: every sandbox boots its kernel\n",
+                       getenv("HAKO_TEMPLATE"));
+        else if (caps.vhost_vsock)
+                printf(
+                    "VM templates: off      only for the virtio-serial agent channel; every sandbox boots\n");
+        else
+                printf("VM templates: on       %s (a booted VM restored per sandbox)\n", templates_dir());
         if (access(virtiofsd_binary(), X_OK) == 0)
                 printf("virtiofsd:    ok       %s\n", virtiofsd_binary());
         else {

@@ -207,6 +207,7 @@ out:
         if (sb) {
                 char code[16];
                 long long t_vm = sb->t_vm_spawned, t_agent = sb->t_agent_ready, t_sb = sb->t_sandbox_ready;
+                bool restored = sb->restored;
                 long long t_teardown = mono_ms();
                 snprintf(code, sizeof(code), "%d", exit_code);
                 state_write(sb->state_dir, "exit_code", code);
@@ -217,10 +218,10 @@ out:
                                 "hako-timing: total_ms=%lld prepare_ms=%lld vm_spawn_ms=%lld "
                                 "boot_to_agent_ms=%lld "
                                 "sandbox_setup_ms=%lld container_create_start_ms=%lld run_ms=%lld "
-                                "teardown_ms=%lld\n",
+                                "teardown_ms=%lld boot=%s\n",
                                 mono_ms() - t0, t_prepared - t0, t_vm - t_prepared, t_agent - t_vm,
                                 t_sb - t_agent, t_started - t_sb, t_exited - t_started,
-                                mono_ms() - t_teardown);
+                                mono_ms() - t_teardown, restored ? "template" : "cold");
         }
         if (spec)
                 json_decref(spec);

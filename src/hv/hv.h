@@ -38,6 +38,15 @@ struct hv_config {
         const char *virtiofs_tag; /* non-NULL: a virtio-fs device on virtiofs_fd */
         int virtiofs_fd;          /* connected to virtiofsd (vhost-user); the caller keeps it */
         const char *console_log;
+        /* restore: load the saved state on restore_fd (see save) instead of booting. The VM must
+         * be built exactly like the one that was saved, except that its virtio-fs device, which
+         * cannot be migrated, is hot-added after the restore: the guest has to rescan its PCI bus. */
+        bool restore;
+        int restore_fd;
+        /* file_ram: guest RAM is the file on ram_fd (shared, so virtiofsd can map it) instead of a
+         * fresh memfd. save() then leaves RAM out of the saved state: the file holds it. */
+        bool file_ram;
+        int ram_fd;
 };
 
 /* Devices added to a running VM (hot-plug, where the machine type allows it). */
@@ -72,6 +81,9 @@ struct hv_ops {
         int (*pause)(struct hv_vm *vm);
         int (*resume)(struct hv_vm *vm);
         int (*add_device)(struct hv_vm *vm, const struct hv_device *dev);
+        /* Pauses the VM and writes its whole state to path (a new file), for hv_config.restore. The VM
+         * stays paused. */
+        int (*save)(struct hv_vm *vm, const char *path);
         /* Path of the captured guest console. */
         const char *(*console)(struct hv_vm *vm);
         void (*free)(struct hv_vm *vm);

@@ -19,6 +19,7 @@
 #include "qmp.h"
 #include "spawn.h"
 #include "strv.h"
+#include "timeutil.h"
 
 #define QEMU_BINARY "qemu-system-x86_64"
 
@@ -28,10 +29,14 @@ struct qemu_vm {
         int agent_fd;    /* handed to QEMU as fd 3 */
         int vfs_fd;      /* handed to QEMU as fd 5: connected to virtiofsd */
         int qmp_peer_fd; /* handed to QEMU as fd 4 */
-        int qmp_fd;      /* our end */
+        int restore_fd;  /* handed to QEMU as fd 6: the saved state to load */
+        int ram_fd;      /* handed to QEMU as fd 7: the guest RAM file */
+        char *virtiofs_tag;
+        int qmp_fd; /* our end */
         struct qmp qmp;
         char *console_log;
         bool pc;
+        bool ram_fd_used; /* guest RAM is a shared file: saved states leave it out */
         bool stopped;
 };
 
@@ -86,8 +91,11 @@ static void qemu_free(struct hv_vm *vm)
         safe_close(q->vfs_fd);
         safe_close(q->qmp_peer_fd);
         safe_close(q->qmp_fd);
+        safe_close(q->restore_fd);
+        safe_close(q->ram_fd);
         safe_close(vm->pidfd);
         free(q->console_log);
+        free(q->virtiofs_tag);
         free(q);
 }
 
@@ -144,17 +152,34 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
         if (cfg->vcpus < 1 || cfg->vcpus > 64 || cfg->memory_mib < 64)
                 return -ERANGE;
         pc = cfg->machine && !strcmp(cfg->machine, "pc");
+        /* Only pc can hot-plug the virtio-fs device a restored VM needs. */
+        if (cfg->restore && (!pc || !cfg->virtiofs_tag || cfg->restore_fd < 0))
+                return -EOPNOTSUPP;
 
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
         q->base.ops = &hv_qemu_ops;
         q->base.pidfd = -1;
-        q->agent_fd = q->qmp_peer_fd = q->qmp_fd = q->vfs_fd = -1;
+        q->agent_fd = q->qmp_peer_fd = q->qmp_fd = q->vfs_fd = q->restore_fd = q->ram_fd = -1;
         q->pc = pc;
         q->console_log = strdup(cfg->console_log);
         if (!q->console_log)
                 goto oom;
+        if (cfg->restore) {
+                q->restore_fd = fcntl(cfg->restore_fd, F_DUPFD_CLOEXEC, 3);
+                if (q->restore_fd < 0)
+                        goto fail_errno;
+                q->virtiofs_tag = strdup(cfg->virtiofs_tag);
+                if (!q->virtiofs_tag)
+                        goto oom;
+        }
+        if (cfg->file_ram) {
+                q->ram_fd = fcntl(cfg->ram_fd, F_DUPFD_CLOEXEC, 3);
+                if (q->ram_fd < 0)
+                        goto fail_errno;
+                q->ram_fd_used = true;
+        }
         if (cfg->virtiofs_tag) {
                 q->vfs_fd = fcntl(cfg->virtiofs_fd, F_DUPFD_CLOEXEC, 3);
                 if (q->vfs_fd < 0)
@@ -188,7 +213,12 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
         strv_push(a, "-m");
         strv_pushf(a, "%llu", (unsigned long long)cfg->memory_mib);
         strv_push(a, "-object");
-        strv_pushf(a, "memory-backend-memfd,id=mem,size=%lluM,share=on", (unsigned long long)cfg->memory_mib);
+        if (cfg->file_ram) {
+                strv_pushf(a, "memory-backend-file,id=mem,size=%lluM,mem-path=/proc/self/fd/7,share=on",
+                           (unsigned long long)cfg->memory_mib);
+        } else
+                strv_pushf(a, "memory-backend-memfd,id=mem,size=%lluM,share=on",
+                           (unsigned long long)cfg->memory_mib);
         strv_push(a, "-nodefaults");
         strv_push(a, "-no-user-config");
         strv_push(a, "-display");
@@ -251,6 +281,13 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 /* fd 5: connected to virtiofsd, so the socket's path length does not matter. */
                 strv_push(a, "-chardev");
                 strv_push(a, "socket,id=vfs,fd=5");
+        }
+        if (cfg->restore) {
+                /* Stay paused after loading: the virtio-fs device goes in before the guest runs. */
+                strv_push(a, "-S");
+                strv_push(a, "-incoming");
+                strv_push(a, "defer");
+        } else if (cfg->virtiofs_tag) {
                 strv_push(a, "-device");
                 strv_pushf(a, "%s,chardev=vfs,tag=%s,queue-size=1024",
                            pc ? "vhost-user-fs-pci" : "vhost-user-fs-device", cfg->virtiofs_tag);
@@ -274,11 +311,72 @@ fail_errno : {
 }
 }
 
+static int qemu_qmp(struct qemu_vm *q, const char *cmd, const char *args);
+
+#define IGNORE_SHARED_CAP "{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}"
+
+/* Polls a status string until it is one of `done` (0) or `failed` (-EIO), bounded by timeout_ms. */
+static int qemu_poll_status(struct qemu_vm *q, const char *query, const char *done, const char *failed,
+                            int timeout_ms)
+{
+        long long deadline = mono_ms() + timeout_ms;
+
+        for (;;) {
+                char st[64];
+                int r = qmp_query_string(&q->qmp, query, "status", timeout_ms, st, sizeof(st));
+                if (r < 0)
+                        return r;
+                if (strstr(done, st))
+                        return 0;
+                if (failed && strstr(failed, st))
+                        return -EIO;
+                if (mono_ms() > deadline)
+                        return -ETIMEDOUT;
+                nanosleep(&(struct timespec){.tv_nsec = 2L * 1000 * 1000}, NULL);
+        }
+}
+
+/* The state loads while QEMU starts (-incoming fd:6 -S); then the virtio-fs device is plugged into
+ * the paused machine and the guest continues. A failed load makes QEMU exit: the QMP channel
+ * closes and the caller reports the console and QEMU's stderr. */
+static int qemu_finish_restore(struct qemu_vm *q)
+{
+        _cleanup_free_ char *args = NULL;
+        int r;
+
+        long long t0 = mono_ms();
+        /* Shared file RAM is not in the stream: the file already holds it. */
+        if (q->ram_fd_used) {
+                r = qemu_qmp(q, "migrate-set-capabilities", IGNORE_SHARED_CAP);
+                if (r < 0)
+                        return r;
+        }
+        r = qemu_qmp(q, "migrate-incoming", "{\"uri\":\"fd:6\"}");
+        if (r < 0)
+                return r;
+        r = qemu_poll_status(q, "query-status", "paused", NULL, 30000);
+        if (r < 0)
+                return r;
+        long long t_loaded = mono_ms();
+        if (asprintf(&args,
+                     "{\"driver\":\"vhost-user-fs-pci\",\"id\":\"fs0\",\"chardev\":\"vfs\",\"tag\":"
+                     "\"%s\",\"queue-size\":1024}",
+                     q->virtiofs_tag) < 0)
+                return -ENOMEM;
+        r = qemu_qmp(q, "device_add", args);
+        if (r < 0)
+                return r;
+        r = qemu_qmp(q, "cont", NULL);
+        log_debug("restored: state loaded in %lld ms, virtio-fs added and running after %lld ms",
+                  t_loaded - t0, mono_ms() - t0);
+        return r;
+}
+
 static int qemu_start(struct hv_vm *vm)
 {
         struct qemu_vm *q = to_qemu(vm);
         _cleanup_close_ int log_fd = -1;
-        int fds[3];
+        int fds[5], nfds;
         int r;
 
         /* QEMU's own stderr (bad option, missing file) goes next to the console log. */
@@ -291,11 +389,14 @@ static int qemu_start(struct hv_vm *vm)
 
         fds[0] = q->agent_fd >= 0 ? q->agent_fd : q->qmp_peer_fd; /* placeholder keeps numbering */
         fds[1] = q->qmp_peer_fd;
-        fds[2] = q->vfs_fd;
+        fds[2] = q->vfs_fd >= 0 ? q->vfs_fd : q->qmp_peer_fd;
+        fds[3] = q->restore_fd >= 0 ? q->restore_fd : q->qmp_peer_fd;
+        fds[4] = q->ram_fd;
+        nfds = q->ram_fd >= 0 ? 5 : q->restore_fd >= 0 ? 4 : q->vfs_fd >= 0 ? 3 : 2;
         struct spawn_opts o = {
             .argv = (const char *const *)q->argv.v,
             .pass_fds = fds,
-            .n_pass_fds = q->vfs_fd >= 0 ? 3 : 2,
+            .n_pass_fds = nfds,
             .stdin_fd = -1,
             .stdout_fd = log_fd,
             .stderr_fd = log_fd,
@@ -313,6 +414,10 @@ static int qemu_start(struct hv_vm *vm)
         q->agent_fd = safe_close(q->agent_fd);
         q->qmp_peer_fd = safe_close(q->qmp_peer_fd);
         q->vfs_fd = safe_close(q->vfs_fd);
+        q->restore_fd = safe_close(q->restore_fd);
+        q->ram_fd = safe_close(q->ram_fd);
+        if (q->virtiofs_tag)
+                return qemu_finish_restore(q);
         return 0;
 }
 
@@ -412,6 +517,41 @@ static int qemu_add_device(struct hv_vm *vm, const struct hv_device *dev)
         return -EINVAL;
 }
 
+/* QEMU 7.2 has no file: migration URI, and exec: runs a shell: only plain paths go in. */
+static bool shell_safe_path(const char *p)
+{
+        return *p == '/' &&
+               strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") == strlen(p);
+}
+
+static int qemu_save(struct hv_vm *vm, const char *path)
+{
+        struct qemu_vm *q = to_qemu(vm);
+        _cleanup_free_ char *args = NULL;
+        int r;
+
+        if (!shell_safe_path(path) || strlen(path) > 512)
+                return -EINVAL;
+        r = qemu_qmp(q, "stop", NULL);
+        if (r < 0)
+                return r;
+        if (q->ram_fd_used) {
+                r = qemu_qmp(q, "migrate-set-capabilities", IGNORE_SHARED_CAP);
+                if (r < 0)
+                        return r;
+        }
+        /* The default bandwidth cap (32 MiB/s) would make a paused VM's save take seconds. */
+        r = qemu_qmp(q, "migrate-set-parameters", "{\"max-bandwidth\":17179869184}");
+        if (r < 0)
+                return r;
+        if (asprintf(&args, "{\"uri\":\"exec:cat > %s\"}", path) < 0)
+                return -ENOMEM;
+        r = qemu_qmp(q, "migrate", args);
+        if (r < 0)
+                return r;
+        return qemu_poll_status(q, "query-migrate", "completed", "failed cancelled", 60000);
+}
+
 static const char *qemu_console(struct hv_vm *vm)
 {
         return to_qemu(vm)->console_log;
@@ -426,6 +566,7 @@ const struct hv_ops hv_qemu_ops = {
     .pause = qemu_pause,
     .resume = qemu_resume,
     .add_device = qemu_add_device,
+    .save = qemu_save,
     .console = qemu_console,
     .free = qemu_free,
 };

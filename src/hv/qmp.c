@@ -84,14 +84,17 @@ static int qmp_send(struct qmp *q, const char *command, const char *args_json)
         return 0;
 }
 
-static int qmp_wait_reply(struct qmp *q, long long deadline, char **ret_error)
+static int qmp_wait_reply(struct qmp *q, long long deadline, json_t **ret_return, char **ret_error)
 {
         for (;;) {
                 json_t *j = NULL;
                 int r = qmp_read_msg(q, deadline, &j);
                 if (r < 0)
                         return r;
-                if (json_object_get(j, "return")) {
+                json_t *rv = json_object_get(j, "return");
+                if (rv) {
+                        if (ret_return)
+                                *ret_return = json_incref(rv);
                         json_decref(j);
                         return 0;
                 }
@@ -107,7 +110,8 @@ static int qmp_wait_reply(struct qmp *q, long long deadline, char **ret_error)
         }
 }
 
-int qmp_execute(struct qmp *q, const char *command, const char *args_json, int timeout_ms, char **ret_error)
+int qmp_execute_json(struct qmp *q, const char *command, const char *args_json, int timeout_ms,
+                     json_t **ret_return, char **ret_error)
 {
         long long deadline = mono_ms() + timeout_ms;
         int r;
@@ -116,7 +120,7 @@ int qmp_execute(struct qmp *q, const char *command, const char *args_json, int t
                 r = qmp_send(q, "qmp_capabilities", NULL);
                 if (r < 0)
                         return r;
-                r = qmp_wait_reply(q, deadline, ret_error);
+                r = qmp_wait_reply(q, deadline, NULL, ret_error);
                 if (r < 0)
                         return r;
                 q->negotiated = 1;
@@ -124,5 +128,28 @@ int qmp_execute(struct qmp *q, const char *command, const char *args_json, int t
         r = qmp_send(q, command, args_json);
         if (r < 0)
                 return r;
-        return qmp_wait_reply(q, deadline, ret_error);
+        return qmp_wait_reply(q, deadline, ret_return, ret_error);
+}
+
+int qmp_execute(struct qmp *q, const char *command, const char *args_json, int timeout_ms, char **ret_error)
+{
+        return qmp_execute_json(q, command, args_json, timeout_ms, NULL, ret_error);
+}
+
+int qmp_query_string(struct qmp *q, const char *command, const char *key, int timeout_ms, char *ret,
+                     size_t size)
+{
+        json_t *rv = NULL;
+        int r = qmp_execute_json(q, command, NULL, timeout_ms, &rv, NULL);
+
+        if (r < 0)
+                return r;
+        const char *v = json_string_value(json_object_get(rv, key));
+        if (!v) {
+                json_decref(rv);
+                return -EBADMSG;
+        }
+        snprintf(ret, size, "%s", v);
+        json_decref(rv);
+        return 0;
 }

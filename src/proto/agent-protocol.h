@@ -4,7 +4,7 @@
 /* Shared constants of the host <-> agent protocol. */
 
 #define HAKO_AGENT_SERVICE  "hako.agent.v1.Agent"
-#define HAKO_AGENT_PROTOCOL 1
+#define HAKO_AGENT_PROTOCOL 2
 
 /* virtio-serial port name and vsock port the agent listens on. */
 #define HAKO_AGENT_PORT_NAME  "hako.agent"

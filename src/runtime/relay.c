@@ -220,18 +220,23 @@ void relay_forward_signals(struct relay *r, int signal_fd)
 
 int relay_signalfd(sigset_t *ret_old)
 {
-        sigset_t set;
+        sigset_t set, fdset;
         int fd;
 
+        /* SIGCHLD stays out: its default is to be ignored, and a child of ours exiting (a VM
+         * template's QEMU, say) must not read as a signal for the container. SIGPIPE is blocked
+         * (a closed peer shows up as EPIPE) but not forwarded. */
         sigemptyset(&set);
         for (int s = 1; s < SIGRTMIN; s++)
                 if (s != SIGKILL && s != SIGSTOP && s != SIGSEGV && s != SIGBUS && s != SIGILL &&
                     s != SIGFPE && s != SIGABRT && s != SIGTRAP && s != SIGSYS && s != SIGTSTP &&
-                    s != SIGTTIN && s != SIGTTOU && s != SIGCONT)
+                    s != SIGTTIN && s != SIGTTOU && s != SIGCONT && s != SIGCHLD)
                         sigaddset(&set, s);
+        fdset = set;
+        sigdelset(&fdset, SIGPIPE);
         if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
                 return negative_errno();
-        fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        fd = signalfd(-1, &fdset, SFD_CLOEXEC | SFD_NONBLOCK);
         return fd < 0 ? negative_errno() : fd;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "timeutil.h"
 #include "vsock.h"
 #include "state.h"
+#include "template.h"
 
 #define AGENT_CALL_TIMEOUT_MS 30000
 
@@ -49,15 +51,257 @@ static bool use_vsock(void)
         return hv_vhost_vsock_usable();
 }
 
+/* How the VM comes up: a cold boot of the kernel, a boot that only ends in a saved template
+ * (no shares), or a restore of that template. */
+enum boot_mode {
+        BOOT_COLD,
+        BOOT_TEMPLATE_BUILD,
+        BOOT_RESTORE,
+};
+
+/* The first Health call waits for the guest to boot: QEMU holds our bytes until the agent opens
+ * its port, so there is nothing to poll for. */
+static int sandbox_health(struct sandbox *sb, int timeout_ms, char **ret_error)
+{
+        Hako__Agent__V1__HealthRequest hreq = HAKO__AGENT__V1__HEALTH_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        _cleanup_free_ char *rerr = NULL;
+        struct arena a;
+        int r;
+
+        r = arena_init(&a, (size_t)64 * 1024);
+        if (r < 0)
+                return r;
+        r = agent_call(&sb->agent, "Health", &hreq.base, &hako__agent__v1__health_response__descriptor,
+                       timeout_ms, &a, &resp, &rerr);
+        if (r == 0) {
+                Hako__Agent__V1__HealthResponse *h = (Hako__Agent__V1__HealthResponse *)resp;
+                if (h->protocol != HAKO_AGENT_PROTOCOL) {
+                        error_set(ret_error, 0,
+                                  "guest agent speaks protocol %u, hako needs %u (rebuild the initrd)",
+                                  h->protocol, HAKO_AGENT_PROTOCOL);
+                        r = -EPROTO;
+                }
+        }
+        arena_done(&a);
+        if (r == -ETIMEDOUT) {
+                char what[128];
+                snprintf(what, sizeof(what), "the guest agent did not answer within %d s", timeout_ms / 1000);
+                boot_failure(sb, what, ret_error);
+        } else if (r == -ECHILD || r == -ECONNRESET)
+                boot_failure(sb, "the VM exited while booting", ret_error);
+        else if (r < 0 && r != -EPROTO)
+                boot_failure(sb, "the guest agent failed its health check", ret_error);
+        return r;
+}
+
+/* Ends what sandbox_boot() started, so a failed restore can fall back to a cold boot. */
+static void sandbox_stop_vm(struct sandbox *sb)
+{
+        if (sb->vm) {
+                sb->vm->ops->stop(sb->vm);
+                sb->vm = hv_vm_free(sb->vm);
+        }
+        virtiofsd_stop(&sb->vfsd);
+        if (sb->agent_ready)
+                agent_client_done(&sb->agent);
+        sb->agent_ready = false;
+        sb->agent_fd = safe_close(sb->agent_fd);
+}
+
+/* Starts virtiofsd (unless building a template) and the VM, and waits for the agent's answer. */
+static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, const char *kernel,
+                        const char *initrd, enum boot_mode mode, int restore_fd, int ram_fd, char **ret_error)
+{
+        _cleanup_free_ char *console = NULL;
+        const struct hv_ops *ops = hv_find(cfg->hypervisor);
+        bool shares = mode != BOOT_TEMPLATE_BUILD;
+        int sp[2] = {-1, -1}, r;
+
+        if (shares) {
+                /* The container rootfs itself comes over virtio-fs. */
+                r = virtiofsd_start(sb->state_dir, cfg->shares, cfg->n_shares, &sb->vfsd);
+                if (r < 0) {
+                        error_set(ret_error, 0, "cannot start virtiofsd (%s): %s", virtiofsd_binary(),
+                                  strerror(-r));
+                        return r;
+                }
+        }
+
+        /* The agent channel: vsock where the host has vhost-vsock, else a virtio-serial port whose
+         * host end is one side of a socketpair handed to QEMU. Templates are serial-only. */
+        bool vsock = mode == BOOT_COLD && use_vsock();
+        uint32_t cid = vsock ? vsock_pick_cid() : 0;
+        if (!vsock) {
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                        return negative_errno();
+                sb->agent_fd = sp[0];
+                /* Non-blocking: a guest that stops reading makes writes time out, not hang. */
+                fd_set_nonblock(sb->agent_fd, 1);
+        }
+        if (asprintf(&console, "%s/console.log", sb->state_dir) < 0) {
+                safe_close(sp[1]);
+                return -ENOMEM;
+        }
+        struct hv_config hc = {
+            .id = cfg->id,
+            .state_dir = sb->state_dir,
+            .kernel = kernel,
+            .initrd = initrd,
+            .cmdline_extra = cfg->debug ? "hako.debug=1" : NULL,
+            .machine = mode == BOOT_COLD ? cfg->machine : "pc",
+            .accel = cfg->accel,
+            .vcpus = cfg->vcpus,
+            .memory_mib = cfg->memory_mib,
+            .agent_fd = sp[1],
+            .vsock_cid = cid,
+            .virtiofs_fd = shares ? sb->vfsd.qemu_fd : -1,
+            .virtiofs_tag = shares ? HAKO_SHARED_TAG : NULL,
+            .console_log = console,
+            .restore = mode == BOOT_RESTORE,
+            .restore_fd = restore_fd,
+            .file_ram = ram_fd >= 0,
+            .ram_fd = ram_fd,
+        };
+        r = ops->create(&hc, &sb->vm);
+        safe_close(sp[1]);
+        /* The VM has its copy: virtiofsd must see the connection close when QEMU dies. */
+        if (shares)
+                sb->vfsd.qemu_fd = safe_close(sb->vfsd.qemu_fd);
+        if (r < 0) {
+                error_set(ret_error, 0, "invalid VM configuration: %s", strerror(-r));
+                return r;
+        }
+        r = sb->vm->ops->start(sb->vm);
+        if (r < 0) {
+                if (r == -ENOENT && !sb->vm->pid)
+                        error_set(ret_error, 0, "QEMU not found (apt-get install qemu-system-x86)");
+                else
+                        boot_failure(sb,
+                                     mode == BOOT_RESTORE ? "cannot restore the VM template"
+                                                          : "cannot start the VM",
+                                     ret_error);
+                return r;
+        }
+        sb->t_vm_spawned = mono_ms();
+
+        if (vsock) {
+                r = vsock_connect_wait(cid, HAKO_AGENT_VSOCK_PORT, sb->vm->pidfd, cfg->boot_timeout_ms);
+                if (r < 0) {
+                        boot_failure(sb,
+                                     r == -ETIMEDOUT ? "the guest agent did not listen on vsock in time"
+                                                     : "cannot connect to the guest agent over vsock",
+                                     ret_error);
+                        return r;
+                }
+                sb->agent_fd = r;
+        }
+
+        r = agent_client_init(&sb->agent, sb->agent_fd, sb->vm->pidfd);
+        if (r < 0)
+                return r;
+        sb->agent_ready = true;
+        r = sandbox_health(sb, cfg->boot_timeout_ms, ret_error);
+        if (r < 0)
+                return r;
+        sb->t_agent_ready = mono_ms();
+        return 0;
+}
+
+/* Boots a VM without shares, waits for its agent and saves it as the template `key`. The caller
+ * holds the key's lock. */
+static int template_build(const struct sandbox_config *cfg, const char *kernel, const char *initrd,
+                          const char *key, char **ret_error)
+{
+        _cleanup_free_ char *tmp = NULL, *tmp_ram = NULL, *dir = NULL;
+        _cleanup_close_ int ram = -1;
+        struct sandbox t = {.lock_fd = -1, .agent_fd = -1, .vfsd = {.pidfd = -1, .qemu_fd = -1}};
+        int r;
+
+        r = template_build_paths(key, &tmp, &tmp_ram, &dir);
+        if (r < 0) {
+                error_set(ret_error, 0, "cannot prepare the template directory: %s", strerror(-r));
+                return r;
+        }
+        ram = open(tmp_ram, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (ram < 0 || ftruncate(ram, (off_t)cfg->memory_mib << 20) < 0) {
+                r = negative_errno();
+                error_set(ret_error, 0, "cannot create the template's RAM file: %s", strerror(-r));
+                unlink(tmp_ram);
+                return r;
+        }
+        t.id = (char *)cfg->id;
+        t.state_dir = dir;
+        r = sandbox_boot(&t, cfg, kernel, initrd, BOOT_TEMPLATE_BUILD, -1, ram, ret_error);
+        if (r == 0) {
+                r = t.vm->ops->save(t.vm, tmp);
+                if (r < 0)
+                        error_set(ret_error, 0, "cannot save the VM template: %s", strerror(-r));
+        }
+        sandbox_stop_vm(&t);
+        if (r == 0)
+                r = template_commit(key, tmp, tmp_ram);
+        if (r < 0) {
+                unlink(tmp);
+                unlink(tmp_ram);
+        }
+        return r;
+}
+
+/* The saved template for this sandbox's shape, built first if there is none yet; -errno when the
+ * sandbox should boot cold instead (templates off, a shape or transport they do not cover, or a
+ * build that failed: then the reason is logged at debug level). */
+static int template_for(const struct sandbox_config *cfg, const char *kernel, const char *initrd,
+                        char ret_key[TEMPLATE_KEY_LEN + 1], int *ret_fd, int *ret_ram_fd)
+{
+        _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *err = NULL;
+        char reason[160];
+        int r;
+
+        if (!template_enabled() || cfg->machine || cfg->debug || use_vsock())
+                return -EOPNOTSUPP;
+        struct template_shape shape = {
+            .kernel = kernel,
+            .initrd = initrd,
+            .vcpus = cfg->vcpus,
+            .memory_mib = cfg->memory_mib,
+            .kvm = cfg->accel == HV_ACCEL_KVM ||
+                   (cfg->accel == HV_ACCEL_AUTO && hv_kvm_usable(reason, sizeof(reason))),
+        };
+        r = template_key(&shape, ret_key);
+        if (r < 0)
+                return r;
+        if (template_open(ret_key, ret_fd, ret_ram_fd) == 0)
+                return 0;
+        if (template_is_broken(ret_key))
+                return -ENOEXEC;
+        r = template_lock(ret_key, cfg->boot_timeout_ms, &lock);
+        if (r < 0)
+                return r;
+        /* Someone else may have built it while we waited for the lock. */
+        if (template_open(ret_key, ret_fd, ret_ram_fd) == 0)
+                return 0;
+        r = template_build(cfg, kernel, initrd, ret_key, &err);
+        if (r < 0) {
+                log_debug("cannot build the VM template %s (booting cold): %s", ret_key,
+                          err ? err : strerror(-r));
+                if (r != -ETIMEDOUT)
+                        template_mark_broken(ret_key, err ? err : strerror(-r));
+                return r;
+        }
+        return template_open(ret_key, ret_fd, ret_ram_fd);
+}
+
 int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char **ret_error)
 {
-        _cleanup_free_ char *kernel = NULL, *initrd = NULL, *console = NULL;
+        _cleanup_free_ char *kernel = NULL, *initrd = NULL;
+        _cleanup_close_ int restore_fd = -1, template_ram = -1, ram = -1;
+        char key[TEMPLATE_KEY_LEN + 1] = "";
         struct sandbox *sb;
-        const struct hv_ops *ops;
-        int sp[2], r;
+        int r;
 
-        ops = hv_find(cfg->hypervisor);
-        if (!ops) {
+        if (!hv_find(cfg->hypervisor)) {
                 error_set(ret_error, 0, "unknown hypervisor '%s'", cfg->hypervisor);
                 return -EINVAL;
         }
@@ -69,7 +313,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         if (!sb)
                 return -ENOMEM;
         sb->lock_fd = sb->agent_fd = -1;
-        sb->vfsd.pidfd = -1;
+        sb->vfsd.pidfd = sb->vfsd.qemu_fd = -1;
         sb->t_start = mono_ms();
         sb->id = strdup(cfg->id);
         if (!sb->id) {
@@ -95,132 +339,43 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         snprintf(pid, sizeof(pid), "%d", (int)getpid());
         state_write(sb->state_dir, "owner", pid);
 
-        /* Always: the container rootfs itself comes over virtio-fs. */
-        r = virtiofsd_start(sb->state_dir, cfg->shares, cfg->n_shares, &sb->vfsd);
-        if (r < 0) {
-                error_set(ret_error, 0, "cannot start virtiofsd (%s): %s", virtiofsd_binary(), strerror(-r));
-                goto fail;
-        }
-
-        /* The agent channel: vsock where the host has vhost-vsock, else a virtio-serial port whose
-         * host end is one side of a socketpair handed to QEMU. */
-        bool vsock = use_vsock();
-        uint32_t cid = vsock ? vsock_pick_cid() : 0;
-        sp[0] = sp[1] = -1;
-        if (!vsock) {
-                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-                        r = negative_errno();
-                        goto fail;
+        if (template_for(cfg, kernel, initrd, key, &restore_fd, &template_ram) == 0) {
+                _cleanup_free_ char *err = NULL;
+                r = template_ram_copy(template_ram, &ram);
+                if (r == 0)
+                        r = sandbox_boot(sb, cfg, kernel, initrd, BOOT_RESTORE, restore_fd, ram, &err);
+                if (r == 0)
+                        sb->restored = true;
+                else {
+                        /* A template this QEMU or host cannot load (or a damaged one): the next
+                         * sandbox builds a new one; this one boots cold. */
+                        log_debug("restoring VM template %s failed (booting cold): %s", key,
+                                  err ? err : strerror(-r));
+                        template_discard(key);
+                        sandbox_stop_vm(sb);
                 }
-                sb->agent_fd = sp[0];
-                /* Non-blocking: a guest that stops reading makes writes time out, not hang. */
-                fd_set_nonblock(sb->agent_fd, 1);
         }
-        if (asprintf(&console, "%s/console.log", sb->state_dir) < 0) {
-                safe_close(sp[1]);
-                r = -ENOMEM;
-                goto fail;
-        }
-        struct hv_config hc = {
-            .id = cfg->id,
-            .state_dir = sb->state_dir,
-            .kernel = kernel,
-            .initrd = initrd,
-            .cmdline_extra = cfg->debug ? "hako.debug=1" : NULL,
-            .machine = cfg->machine,
-            .accel = cfg->accel,
-            .vcpus = cfg->vcpus,
-            .memory_mib = cfg->memory_mib,
-            .agent_fd = sp[1],
-            .vsock_cid = cid,
-            .virtiofs_fd = sb->vfsd.qemu_fd,
-            .virtiofs_tag = HAKO_SHARED_TAG,
-            .console_log = console,
-        };
-        r = ops->create(&hc, &sb->vm);
-        safe_close(sp[1]);
-        /* The VM has its copy: virtiofsd must see the connection close when QEMU dies. */
-        sb->vfsd.qemu_fd = safe_close(sb->vfsd.qemu_fd);
-        if (r < 0) {
-                error_set(ret_error, 0, "invalid VM configuration: %s", strerror(-r));
-                goto fail;
-        }
-        r = sb->vm->ops->start(sb->vm);
-        if (r < 0) {
-                if (r == -ENOENT)
-                        error_set(ret_error, 0, "QEMU not found (apt-get install qemu-system-x86)");
-                else
-                        boot_failure(sb, "cannot start the VM", ret_error);
-                goto fail;
-        }
-        sb->t_vm_spawned = mono_ms();
-
-        if (vsock) {
-                r = vsock_connect_wait(cid, HAKO_AGENT_VSOCK_PORT, sb->vm->pidfd, cfg->boot_timeout_ms);
-                if (r < 0) {
-                        boot_failure(sb,
-                                     r == -ETIMEDOUT ? "the guest agent did not listen on vsock in time"
-                                                     : "cannot connect to the guest agent over vsock",
-                                     ret_error);
-                        goto fail;
-                }
-                sb->agent_fd = r;
-        }
-
-        r = agent_client_init(&sb->agent, sb->agent_fd, sb->vm->pidfd);
-        if (r < 0)
-                goto fail;
-        sb->agent_ready = true;
-
-        /* The first Health call waits for the guest to boot: QEMU holds our bytes until the
-         * agent opens its port, so there is nothing to poll for. */
-        {
-                struct arena a;
-                Hako__Agent__V1__HealthRequest hreq = HAKO__AGENT__V1__HEALTH_REQUEST__INIT;
-                ProtobufCMessage *resp = NULL;
-                _cleanup_free_ char *rerr = NULL;
-                r = arena_init(&a, (size_t)64 * 1024);
+        if (!sb->restored) {
+                r = sandbox_boot(sb, cfg, kernel, initrd, BOOT_COLD, -1, -1, ret_error);
                 if (r < 0)
                         goto fail;
-                r = agent_call(&sb->agent, "Health", &hreq.base,
-                               &hako__agent__v1__health_response__descriptor, cfg->boot_timeout_ms, &a, &resp,
-                               &rerr);
-                if (r == 0) {
-                        Hako__Agent__V1__HealthResponse *h = (Hako__Agent__V1__HealthResponse *)resp;
-                        if (h->protocol != HAKO_AGENT_PROTOCOL) {
-                                error_set(
-                                    ret_error, 0,
-                                    "guest agent speaks protocol %u, hako needs %u (rebuild the initrd)",
-                                    h->protocol, HAKO_AGENT_PROTOCOL);
-                                r = -EPROTO;
-                        }
-                }
-                arena_done(&a);
-                if (r == -ETIMEDOUT) {
-                        char what[128];
-                        snprintf(what, sizeof(what), "the guest agent did not answer within %d s",
-                                 cfg->boot_timeout_ms / 1000);
-                        boot_failure(sb, what, ret_error);
-                        goto fail;
-                }
-                if (r == -ECHILD || r == -ECONNRESET) {
-                        boot_failure(sb, "the VM exited while booting", ret_error);
-                        goto fail;
-                }
-                if (r < 0) {
-                        boot_failure(sb, "the guest agent failed its health check", ret_error);
-                        goto fail;
-                }
         }
-        sb->t_agent_ready = mono_ms();
 
         {
                 Hako__Agent__V1__CreateSandboxRequest req = HAKO__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
                 Hako__Agent__V1__Storage st = HAKO__AGENT__V1__STORAGE__INIT;
                 Hako__Agent__V1__Storage *sts[1] = {&st};
+                uint8_t seed[64];
                 struct timespec now;
                 _cleanup_free_ char *rerr = NULL;
 
+                /* Always fresh randomness from the host: a restored VM shares its CRNG state with
+                 * every other restore of its template. */
+                if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+                        r = -EIO;
+                        error_set(ret_error, 0, "cannot read host randomness for the guest");
+                        goto fail;
+                }
                 clock_gettime(CLOCK_REALTIME, &now);
                 st.driver = (char *)"virtiofs";
                 st.source = (char *)HAKO_SHARED_TAG;
@@ -230,8 +385,12 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 req.n_storages = 1;
                 req.storages = sts;
                 req.realtime_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+                req.entropy.data = seed;
+                req.entropy.len = sizeof(seed);
+                req.rescan_pci = sb->restored;
                 r = agent_call(&sb->agent, "CreateSandbox", &req.base, NULL, AGENT_CALL_TIMEOUT_MS, NULL,
                                NULL, &rerr);
+                explicit_bzero(seed, sizeof(seed));
                 if (r < 0) {
                         error_set(ret_error, 0, "the guest could not set up the sandbox: %s",
                                   rerr ? rerr : strerror(-r));
@@ -263,14 +422,7 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
 {
         if (!sb)
                 return;
-        if (sb->vm) {
-                sb->vm->ops->stop(sb->vm);
-                sb->vm = hv_vm_free(sb->vm);
-        }
-        virtiofsd_stop(&sb->vfsd);
-        if (sb->agent_ready)
-                agent_client_done(&sb->agent);
-        safe_close(sb->agent_fd);
+        sandbox_stop_vm(sb);
         if (sb->state_dir) {
                 if (keep_record) {
                         state_write(sb->state_dir, "status", "exited");

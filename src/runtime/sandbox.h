@@ -34,6 +34,7 @@ struct sandbox {
         int agent_fd;
         struct agent_client agent;
         bool agent_ready;
+        bool restored; /* the VM is a restored template, not a cold boot */
         /* CLOCK_MONOTONIC ms, for the timing breakdown */
         long long t_start, t_vm_spawned, t_agent_ready, t_sandbox_ready;
 };

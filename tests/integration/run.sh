@@ -34,7 +34,7 @@ out=$(HAKO_QEMU=/no/qemu "$HAKO" check 2>&1); rc=$?
 check "hako check without QEMU: exit 1, says what is missing" "1:1" "$rc:$(grep -c '^hypervisor: *MISSING' <<<"$out")"
 out=$(HAKO_KERNEL=/no/vmlinux "$HAKO" check 2>&1); rc=$?
 check "hako check without a guest kernel: exit 1" "1:1" "$rc:$(grep -c 'guest image: *MISSING' <<<"$out")"
-runh version; check "hako version names the agent protocol" 1 "$(grep -c '^agent protocol: 1$' <<<"$out")"
+runh version; check "hako version names the agent protocol" 1 "$(grep -c '^agent protocol: 2$' <<<"$out")"
 
 runh run --rm busybox echo hello from a microVM
 check "echo: stdout" "hello from a microVM" "$out"
@@ -217,6 +217,43 @@ p2=$!
 wait "$p1"; r1=$?; wait "$p2"; r2=$?
 check "two concurrent runs: both succeed" "0:0" "$r1:$r2"
 check "two concurrent runs: outputs do not mix" "first:second" "$(cat "$work/c1"):$(cat "$work/c2")"
+
+# --- VM templates (a booted VM saved once, restored per run) ------------------------------
+# A private cache, so these cases see the first build and can damage a template safely.
+tc=$work/tcache
+timing() { grep -o 'boot=[a-z]*' "$work/err" | cut -d= -f2; }
+runh_t() { out=$(HAKO_CACHE=$tc HAKO_TIMING=1 "$HAKO" "$@" 2>"$work/err"); rc=$?; }
+out=$(echo built | HAKO_CACHE=$tc HAKO_TIMING=1 "$HAKO" run --rm -i busybox cat 2>"$work/err"); rc=$?
+check "template: the first run builds it and runs from it (stdin intact)" "0:built:template" "$rc:$out:$(timing)"
+check "template: one saved state and one RAM file, private to root" "1:1:600:700" \
+  "$(ls "$tc"/templates/*.state | wc -l):$(ls "$tc"/templates/*.ram | wc -l):$(stat -c %a "$tc"/templates/*.state):$(stat -c %a "$tc/templates")"
+runh_t run --rm busybox sh -c 'head -c 16 /dev/urandom | od -An -tx1'; r1=$out
+runh_t run --rm busybox sh -c 'head -c 16 /dev/urandom | od -An -tx1'; r2=$out
+check "template: restored VMs get different random streams" "template:1" "$(timing):$([ -n "$r1" ] && [ "$r1" != "$r2" ] && echo 1)"
+runh_t run --rm busybox date +%s
+check "template: the guest clock is the host's (within 5 s)" 1 "$(( ${out:-0} - $(date +%s) < 5 && $(date +%s) - ${out:-0} < 5 ))"
+runh_t run --rm -v "$work/bin:/xbin:ro" busybox sh -c 'ls /xbin; cat /proc/mounts | grep -c virtiofs'
+check "template: volumes come over the hot-added virtio-fs device" "0:segv 1" "$rc:$(echo $out)"
+out=$(HAKO_CACHE=$tc HAKO_TEMPLATE=0 HAKO_TIMING=1 "$HAKO" run --rm busybox echo cold 2>"$work/err")
+check "template: HAKO_TEMPLATE=0 boots cold" "cold:cold" "$out:$(timing)"
+runh_t run --rm --machine microvm busybox true
+check "template: an explicit --machine boots cold" "0:cold" "$rc:$(timing)"
+st=$(ls "$tc"/templates/*.state)
+head -c 1000 "$st" > "$work/trunc" && cat "$work/trunc" > "$st"
+runh_t run --rm busybox echo still works
+check "template: a damaged template falls back to a cold boot" "0:still works:cold" "$rc:$out:$(timing)"
+check "template: ...and is dropped" "" "$(ls "$tc"/templates/*.state 2>/dev/null)"
+runh_t run --rm busybox true
+check "template: the next run builds it again" "0:template" "$rc:$(timing)"
+rm -rf "$tc"
+HAKO_CACHE=$tc "$HAKO" run --rm busybox echo one > "$work/c1" 2>&1 &
+p1=$!
+HAKO_CACHE=$tc "$HAKO" run --rm busybox echo two > "$work/c2" 2>&1 &
+p2=$!
+wait "$p1"; r1=$?; wait "$p2"; r2=$?
+check "template: two first runs at once: both succeed, one template built" "0:0:one:two:1" \
+  "$r1:$r2:$(cat "$work/c1"):$(cat "$work/c2"):$(ls "$tc"/templates/*.state | wc -l)"
+check "template: no build leftovers or VM processes" ":" "$(ls -d "$tc"/templates/*.build "$tc"/templates/*.tmp 2>/dev/null):$(vm_procs "$tc")"
 
 # --- agent robustness (raw frames against a real guest agent) ----------------------------
 if [ -n "${HAKO_AGENT_PROBE:-}" ]; then
