@@ -12,9 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/hbo.XXXXXX)
 export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-/var/tmp/hako-test-images}
 . "$here/../tests/integration/clients-lib.sh"
+. "$here/lib.sh"
 trap 'dockerd_stop "$work" >/dev/null 2>&1; pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 
@@ -72,10 +72,10 @@ echo
 echo "## idle created (not started) container: host PSS of everything that belongs to it"
 "$hako" --root "$work/root-idle" create --bundle "$work/bundle" --pid-file "$work/idle.pid" idle </dev/null >/dev/null 2>&1
 sleep 3 # let the guest settle
-pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 mon=$(cat "$work/idle.pid"); q=0; v=0
 for p in $(pgrep -f "qemu-system.*$work/root-idle/idle/"); do q=$((q + $(pss "$p"))); done
 for p in $(pgrep -f "virtiofsd.*$work/root-idle/idle/"); do v=$((v + $(pss "$p"))); done
 h=$(pss "$mon")
-echo "PSS: QEMU $((q/1024)) MB, virtiofsd $((v/1024)) MB ($v kB), host process $h kB, total $(((q+v+h)/1024)) MB"
+extra=$(guest_ram_unmapped_kb "$(pgrep -f "qemu-system.*$work/root-idle/idle/" | head -1)")
+echo "PSS: QEMU $((q/1024)) MB, virtiofsd $((v/1024)) MB ($v kB), host process $h kB, unmapped guest RAM $((extra/1024)) MB, total $(((q+v+h+extra)/1024)) MB"
 "$hako" --root "$work/root-idle" delete --force idle

@@ -11,7 +11,7 @@ work=$(mktemp -d /tmp/hako-bench.XXXXXX)
 export HAKO_ROOT=$work/state HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-/var/tmp/hako-test-images}
 trap 'pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+. "$(dirname "$0")/lib.sh"
 
 echo "## hako run --rm busybox true ($runs runs each, template restore and cold boot interleaved; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 "$hako" run --rm busybox true # warm the page cache and the busybox image; builds the VM template if needed
@@ -59,25 +59,11 @@ mkdir -p "$work/ready"
 hpid=$!
 for _ in $(seq 600); do [ -e "$work/ready/ok" ] && break; sleep 0.1; done
 sleep 3 # let the guest settle
-pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 q=0; v=0
 for p in $(pgrep -f "hako-idlebench"); do q=$((q + $(pss "$p"))); done
 for p in $(pgrep -f "$work/state/idlebench/shared"); do v=$((v + $(pss "$p"))); done
 h=$(pss "$hpid")
-# A restored VM's RAM is a memfd filled from the template before QEMU maps it: pages QEMU has not
-# touched yet are resident without showing in any PSS, so they are counted here on top.
-extra=0
-qp=$(pgrep -f "hako-idlebench" | head -1)
-for fd in /proc/"$qp"/fd/*; do
-  case "$(readlink "$fd")" in
-  */memfd:hako-guest-ram*)
-    res=$(( $(stat -L -c %b "$fd") / 2 ))
-    mapped=$(awk '/memfd:hako-guest-ram/ {m=1; next} /^[0-9a-f]+-[0-9a-f]+ / {m=0} m && /^Rss:/ {s+=$2} END {print s+0}' "/proc/$qp/smaps")
-    extra=$(( res > mapped ? res - mapped : 0 ))
-    echo "guest RAM memfd (restored from the template): $((res/1024)) MB resident, $((mapped/1024)) MB of it mapped by QEMU"
-    break;;
-  esac
-done
+extra=$(guest_ram_unmapped_kb "$(pgrep -f "hako-idlebench" | head -1)")
 echo "PSS: QEMU $((q/1024)) MB, virtiofsd $((v/1024)) MB, hako $((h/1024)) MB ($h kB), unmapped guest RAM $((extra/1024)) MB, total $(((q+v+h+extra)/1024)) MB"
 kill -TERM "$hpid"; wait "$hpid" 2>/dev/null || true
 

@@ -248,11 +248,12 @@ static int template_build(const struct sandbox_config *cfg, const char *kernel, 
         return r;
 }
 
-/* The saved template for this sandbox's shape, built first if there is none yet; -errno when the
- * sandbox should boot cold instead (templates off, a shape or transport they do not cover, or a
- * build that failed: then the reason is logged at debug level). */
+/* The saved template for this sandbox's shape, built first if there is none yet. -ETIME: the
+ * build's guest did not answer in time (*ret_error says so) and the sandbox fails; any other
+ * -errno: the sandbox boots cold instead (templates off, a shape or transport they do not cover,
+ * or a build that failed: then the reason is logged at debug level). */
 static int template_for(const struct sandbox_config *cfg, const char *kernel, const char *initrd,
-                        char ret_key[TEMPLATE_KEY_LEN + 1], int *ret_fd, int *ret_ram_fd)
+                        char ret_key[TEMPLATE_KEY_LEN + 1], int *ret_fd, int *ret_ram_fd, char **ret_error)
 {
         _cleanup_close_ int lock = -1;
         _cleanup_free_ char *err = NULL;
@@ -283,11 +284,17 @@ static int template_for(const struct sandbox_config *cfg, const char *kernel, co
         if (template_open(ret_key, ret_fd, ret_ram_fd) == 0)
                 return 0;
         r = template_build(cfg, kernel, initrd, ret_key, &err);
+        if (r == -ETIMEDOUT) {
+                /* A guest that does not answer in time would not on a cold boot either: report it
+                 * rather than make the caller wait out the timeout twice. */
+                if (ret_error)
+                        *ret_error = TAKE_PTR(err);
+                return -ETIME;
+        }
         if (r < 0) {
                 log_debug("cannot build the VM template %s (booting cold): %s", ret_key,
                           err ? err : strerror(-r));
-                if (r != -ETIMEDOUT)
-                        template_mark_broken(ret_key, err ? err : strerror(-r));
+                template_mark_broken(ret_key, err ? err : strerror(-r));
                 return r;
         }
         return template_open(ret_key, ret_fd, ret_ram_fd);
@@ -339,7 +346,12 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         snprintf(pid, sizeof(pid), "%d", (int)getpid());
         state_write(sb->state_dir, "owner", pid);
 
-        if (template_for(cfg, kernel, initrd, key, &restore_fd, &template_ram) == 0) {
+        r = template_for(cfg, kernel, initrd, key, &restore_fd, &template_ram, ret_error);
+        if (r == -ETIME) {
+                r = -ETIMEDOUT;
+                goto fail;
+        }
+        if (r == 0) {
                 _cleanup_free_ char *err = NULL;
                 r = template_ram_copy(template_ram, &ram);
                 if (r == 0)

@@ -240,7 +240,8 @@ int template_build_paths(const char *key, char **ret_tmp, char **ret_tmp_ram, ch
         return 0;
 }
 
-/* Keeps the TEMPLATES_KEPT most recently used states; also drops leftovers of killed builds. */
+/* Keeps the TEMPLATES_KEPT most recently used states; also drops what failed or killed builds
+ * left behind, after an hour. */
 static void templates_prune(void)
 {
         struct {
@@ -259,9 +260,17 @@ static void templates_prune(void)
 
                 if (len >= sizeof(kept[0].name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
                         continue;
-                if (len > 4 && !strcmp(de->d_name + len - 4, ".tmp") &&
-                    time(NULL) - st.st_mtim.tv_sec > 3600) {
+                bool old = time(NULL) - st.st_mtim.tv_sec > 3600;
+                if (old && len > 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
                         unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                /* A failed build's console log and its broken mark, once they no longer matter. */
+                if (old && ((len > 6 && !strcmp(de->d_name + len - 6, ".build")) ||
+                            (len > 7 && !strcmp(de->d_name + len - 7, ".broken")))) {
+                        _cleanup_free_ char *path = NULL;
+                        if (asprintf(&path, "%s/%s", templates_dir(), de->d_name) >= 0)
+                                rm_rf(path);
                         continue;
                 }
                 if (len < 6 || strcmp(de->d_name + len - 6, ".state") != 0)

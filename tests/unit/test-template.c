@@ -115,6 +115,15 @@ int main(void)
         utimes(bp, old);
         ok(!template_is_broken(k2), "the mark expires after an hour");
 
+        /* What failed builds left behind goes after an hour, at the next commit. */
+        char bd_old[400], bd_new[400];
+        snprintf(bd_old, sizeof(bd_old), "%s/%s.build", templates_dir(), "00000000000000aa");
+        snprintf(bd_new, sizeof(bd_new), "%s/%s.build", templates_dir(), "00000000000000bb");
+        mkdir(bd_old, 0700);
+        mkdir(bd_new, 0700);
+        utimes(bd_old, old);
+        utimes(bp, old);
+
         /* Pruning keeps the 8 most recently used templates. */
         for (int i = 0; i < 10; i++) {
                 char key[TEMPLATE_KEY_LEN + 1];
@@ -145,6 +154,9 @@ int main(void)
         ok(kept == 8, "pruning kept 8 of 10 templates (%d)", kept);
         snprintf(p, sizeof(p), "%s/%016x.ram", templates_dir(), 0);
         ok(access(p, F_OK) < 0, "the oldest one's RAM went with its state");
+        ok(access(bd_old, F_OK) < 0 && access(bp, F_OK) < 0,
+           "an hour-old failed build and its mark are removed");
+        ok(access(bd_new, F_OK) == 0, "a recent failed build's console log is kept");
 
         free(tmp);
         free(tmp_ram);
