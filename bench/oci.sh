@@ -13,7 +13,7 @@ work=$(mktemp -d /tmp/hbo.XXXXXX)
 export HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-/var/tmp/hako-test-images}
 . "$here/../tests/integration/clients-lib.sh"
 . "$here/lib.sh"
-trap 'dockerd_stop "$work" >/dev/null 2>&1; pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'set +e; dockerd_stop "$work" >/dev/null 2>&1; pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
