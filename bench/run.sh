@@ -9,7 +9,7 @@ rel=${3:-100}
 hako=$(readlink -f "$build/src/cli/hako")
 work=$(mktemp -d /tmp/hako-bench.XXXXXX)
 export HAKO_ROOT=$work/state HAKO_IMAGE_ROOT=${HAKO_IMAGE_ROOT:-/var/tmp/hako-test-images}
-trap 'pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'set +e; pkill -KILL -f "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
 . "$(dirname "$0")/lib.sh"
 
