@@ -104,7 +104,7 @@ int mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
-static int rm_rf_at(int parent_fd, const char *name, dev_t dev)
+static int rm_rf_on(int parent_fd, const char *name, dev_t dev)
 {
         struct stat st;
 
@@ -127,7 +127,7 @@ static int rm_rf_at(int parent_fd, const char *name, dev_t dev)
                 while ((de = readdir(d))) {
                         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                                 continue;
-                        int k = rm_rf_at(dirfd(d), de->d_name, dev);
+                        int k = rm_rf_on(dirfd(d), de->d_name, dev);
                         if (k < 0 && r == 0)
                                 r = k;
                 }
@@ -141,13 +141,18 @@ static int rm_rf_at(int parent_fd, const char *name, dev_t dev)
         return 0;
 }
 
-int rm_rf(const char *path)
+int rm_rf_at(int dir_fd, const char *name)
 {
         struct stat st;
 
-        if (lstat(path, &st) < 0)
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
-        return rm_rf_at(AT_FDCWD, path, st.st_dev);
+        return rm_rf_on(dir_fd, name, st.st_dev);
+}
+
+int rm_rf(const char *path)
+{
+        return rm_rf_at(AT_FDCWD, path);
 }
 
 int fd_set_nonblock(int fd, int nonblock)

@@ -12,6 +12,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 int mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without crossing into other filesystems (never follows symlinks). */
 int rm_rf(const char *path);
+/* The same for `name` in the directory dir_fd. */
+int rm_rf_at(int dir_fd, const char *name);
 int fd_set_nonblock(int fd, int nonblock);
 /* The last `lines` lines of a text file, for error messages (console tails). */
 int read_file_tail(const char *path, unsigned lines, char **ret);

@@ -251,7 +251,8 @@ static int template_build(const struct sandbox_config *cfg, const char *kernel, 
 /* The saved template for this sandbox's shape, built first if there is none yet. -ETIME: the
  * build's guest did not answer in time (*ret_error says so) and the sandbox fails; any other
  * -errno: the sandbox boots cold instead (templates off, a shape or transport they do not cover,
- * or a build that failed: then the reason is logged at debug level). */
+ * another build's lock not released in time (-ETIMEDOUT, hence -ETIME for ours), or a build that
+ * failed: then the reason is logged at debug level). */
 static int template_for(const struct sandbox_config *cfg, const char *kernel, const char *initrd,
                         char ret_key[TEMPLATE_KEY_LEN + 1], int *ret_fd, int *ret_ram_fd, char **ret_error)
 {

@@ -240,6 +240,13 @@ int template_build_paths(const char *key, char **ret_tmp, char **ret_tmp_ram, ch
         return 0;
 }
 
+static bool has_suffix(const char *name, size_t len, const char *suffix)
+{
+        size_t n = strlen(suffix);
+
+        return len > n && !strcmp(name + len - n, suffix);
+}
+
 /* Keeps the TEMPLATES_KEPT most recently used states; also drops what failed or killed builds
  * left behind, after an hour. */
 static void templates_prune(void)
@@ -260,20 +267,15 @@ static void templates_prune(void)
 
                 if (len >= sizeof(kept[0].name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
                         continue;
-                bool old = time(NULL) - st.st_mtim.tv_sec > 3600;
-                if (old && len > 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
-                        unlinkat(dirfd(d), de->d_name, 0);
+                /* What killed or failed builds left behind (partial files, console logs, broken
+                 * marks), once it no longer matters. */
+                if (time(NULL) - st.st_mtim.tv_sec > 3600 &&
+                    (has_suffix(de->d_name, len, ".tmp") || has_suffix(de->d_name, len, ".build") ||
+                     has_suffix(de->d_name, len, ".broken"))) {
+                        rm_rf_at(dirfd(d), de->d_name);
                         continue;
                 }
-                /* A failed build's console log and its broken mark, once they no longer matter. */
-                if (old && ((len > 6 && !strcmp(de->d_name + len - 6, ".build")) ||
-                            (len > 7 && !strcmp(de->d_name + len - 7, ".broken")))) {
-                        _cleanup_free_ char *path = NULL;
-                        if (asprintf(&path, "%s/%s", templates_dir(), de->d_name) >= 0)
-                                rm_rf(path);
-                        continue;
-                }
-                if (len < 6 || strcmp(de->d_name + len - 6, ".state") != 0)
+                if (!has_suffix(de->d_name, len, ".state"))
                         continue;
                 /* Insertion into kept[], newest first; what falls off the end is removed. */
                 size_t i = n;

@@ -122,7 +122,6 @@ int main(void)
         mkdir(bd_old, 0700);
         mkdir(bd_new, 0700);
         utimes(bd_old, old);
-        utimes(bp, old);
 
         /* Pruning keeps the 8 most recently used templates. */
         for (int i = 0; i < 10; i++) {
