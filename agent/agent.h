@@ -4,13 +4,32 @@
 #define AGENT_CRUN_PATH "/usr/bin/crun"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "agent-protocol.h"
 
-/* Shared state of hako-agent: one event loop, one host connection, a table of containers and their
- * processes. Everything runs on a single thread, so nothing here is locked. */
+/* hako-agent, PID 1 of the guest: one event loop (evloop.c) that the parts register their fds
+ * with, a table of containers and their processes (process.c, container.c), and the ttRPC
+ * server (server.c) that drives them for the host. The parts below the server report up through
+ * the callbacks the server registers, never by calling it. Everything runs on one thread, so
+ * nothing here is locked. */
+
+/* evloop.c */
+struct agent_watch {
+        int fd;
+        uint32_t events; /* what is registered now; 0: not registered */
+        void (*fn)(struct agent_watch *w, uint32_t revents);
+};
+
+int agent_evloop_init(void);
+/* Registers w->fd for events (EPOLLIN, ...), changes them, or with 0 removes it. */
+int agent_watch_set(struct agent_watch *w, uint32_t events);
+/* Serves events until an unrecoverable error. */
+int agent_evloop_run(void);
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct agent_container;
 
@@ -27,40 +46,27 @@ struct agent_process {
         bool exited;
         bool tty_drain_waited;
         int exit_code, exit_signal;
-        /* Which fds are registered with epoll right now (only while a request waits on them). */
-        bool watch_stdout, watch_stderr, watch_stdin;
+        /* Registered with the loop only while a request waits on them. */
+        struct agent_watch watch_stdout, watch_stderr, watch_stdin;
 };
 
 struct agent_container {
         struct agent_container *next;
         char id[HAKO_MAX_ID_LEN + 1];
         char bundle[128];
+        char cgroup[256];   /* its cgroup v2 directory, "" until known */
+        uint64_t oom_kills; /* memory.events oom_kill as last seen */
+        int oom_wd;         /* inotify watch on memory.events, -1: none */
         bool rootfs_mounted;
         bool started;
         struct agent_process *processes; /* the init process is created first and kept last */
         unsigned n_processes;
 };
 
-/* Epoll tags: the low byte says what the fd is, the rest points at the process (if any). */
-enum agent_event_kind {
-        AGENT_EV_TRANSPORT = 1,
-        AGENT_EV_LISTEN,
-        AGENT_EV_SIGNAL,
-        AGENT_EV_TIMER,
-        AGENT_EV_STDOUT,
-        AGENT_EV_STDERR,
-        AGENT_EV_STDIN,
-};
-
 struct agent_config {
         bool vsock;
         bool debug;
 };
-
-extern int agent_epoll_fd;
-
-/* main.c */
-int agent_epoll_set(int fd, enum agent_event_kind kind, void *ptr, uint32_t events, bool on);
 
 /* init.c */
 int agent_init_system(void);
@@ -71,6 +77,9 @@ int agent_transport_open_serial(int *ret_fd);
 int agent_transport_listen_vsock(int *ret_fd);
 
 /* process.c */
+/* Registers the child reaper; fn is told about every change of a process: data to read, room to
+ * write, an exit. */
+int agent_process_init(void (*fn)(struct agent_process *p));
 struct agent_container *agent_container_find(const char *id);
 struct agent_process *agent_process_find(struct agent_container *c, const char *exec_id);
 unsigned agent_container_count(void);
@@ -83,7 +92,7 @@ int agent_process_add(struct agent_container *c, const char *exec_id, pid_t pid,
 void agent_process_forget(struct agent_process *p);
 /* Reaps every exited child; records the status of known processes. */
 void agent_process_reap(void);
-/* Updates epoll registrations of p's fds to what parked requests need. */
+/* Registers p's fds with the loop as parked requests need them. */
 void agent_process_update_watches(struct agent_process *p, bool want_stdout, bool want_stderr,
                                   bool want_stdin);
 /* Reads up to len bytes from a stream: > 0 bytes, 0 for end of stream, -EAGAIN to wait. */
@@ -91,6 +100,8 @@ ssize_t agent_process_read(struct agent_process *p, bool err, void *buf, size_t 
 ssize_t agent_process_write(struct agent_process *p, const void *buf, size_t len);
 int agent_process_close_stdin(struct agent_process *p);
 int agent_process_kill_all(struct agent_container *c, int sig);
+/* The pids in the container's cgroup, at most max. */
+int agent_process_list(struct agent_container *c, uint32_t *pids, size_t max, size_t *ret_n);
 int agent_process_cgroup_dir(struct agent_container *c, char *ret_path, size_t size);
 
 /* container.c */
@@ -110,7 +121,17 @@ void agent_container_remove(struct agent_container *c);
 /* `crun update --resources` with the OCI linux.resources JSON given. */
 int agent_container_update(struct agent_container *c, const char *resources_json,
                            struct agent_crun_error *err);
+/* `crun pause` / `crun resume`: the container's cgroup frozen or thawed. */
+int agent_container_pause(struct agent_container *c, bool pause, struct agent_crun_error *err);
 int agent_container_resize(struct agent_process *p, unsigned rows, unsigned columns);
+
+/* oom.c: OOM kills inside containers' cgroups (memory.events oom_kill), watched with inotify. */
+int agent_oom_init(void (*fn)(struct agent_container *c));
+/* Starts watching c's cgroup (known once its init exists). */
+void agent_oom_watch(struct agent_container *c);
+void agent_oom_unwatch(struct agent_container *c);
+/* Reads c's counter now and reports a new kill (the init's exit is about to be reported). */
+void agent_oom_check(struct agent_container *c);
 
 /* sandbox.c */
 int agent_sandbox_rescan_pci(void);
@@ -119,23 +140,31 @@ int agent_sandbox_mount_storage(const char *driver, const char *source, const ch
                                 char **options, size_t n_options);
 
 /* stats.c */
+struct agent_stat_key {
+        char key[32];
+        uint64_t value;
+};
+struct agent_io_stat {
+        uint32_t major, minor;
+        uint64_t rbytes, wbytes, rios, wios;
+};
 struct agent_stats {
         uint64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
-        uint64_t memory_current, memory_max, pids_current, pids_max;
-        uint64_t io_read_bytes, io_write_bytes;
+        uint64_t cpu_nr_periods, cpu_nr_throttled, cpu_throttled_usec;
+        uint64_t memory_current, memory_max, swap_current, swap_max, pids_current, pids_max;
+        struct agent_stat_key memory_stat[HAKO_MAX_STAT_KEYS];
+        size_t n_memory_stat;
+        struct agent_stat_key memory_events[8];
+        size_t n_memory_events;
+        struct agent_io_stat io[HAKO_MAX_IO_DEVICES];
+        size_t n_io;
 };
-int agent_stats_read(pid_t pid, struct agent_stats *ret_stats);
+int agent_stats_read(const char *cgroup_dir, struct agent_stats *ret_stats);
+/* Reads one "key value" line of a cgroup file (memory.events oom_kill, ...). */
+int agent_stats_keyed(const char *cgroup_dir, const char *file, const char *key, uint64_t *ret);
 
 /* server.c */
 int agent_server_init(void);
 /* Starts serving a connected transport fd (serial: reconnects are detected via POLLHUP). */
 void agent_server_attach(int fd, bool serial);
-void agent_server_on_transport(uint32_t events);
-void agent_server_on_timer(void);
-void agent_server_on_listen(void);
 void agent_server_set_listener(int fd);
-void agent_server_on_process(struct agent_process *p);
-/* Fails every parked request that refers to a process of c (it is going away). */
-void agent_server_drop_container(struct agent_container *c);
-/* The same for one process (RemoveProcess). */
-void agent_server_drop_process(struct agent_process *p);

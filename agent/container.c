@@ -434,6 +434,9 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
         }
         s.ours[0] = s.ours[1] = s.ours[2] = -1;
         stdio_done(&s);
+        /* crun made the cgroup with the init in it; it outlives the init until crun delete. */
+        if (agent_process_cgroup_dir(c, c->cgroup, sizeof(c->cgroup)) < 0)
+                c->cgroup[0] = 0;
         *ret_container = c;
         return 0;
 
@@ -574,7 +577,7 @@ void agent_container_remove(struct agent_container *c)
                 }
         }
         (void)init;
-        agent_server_drop_container(c);
+        agent_oom_unwatch(c);
         (void)crun_spawn(argv, -1, -1, -1);
         container_cleanup_bundle(c);
         agent_container_forget(c);
@@ -599,6 +602,18 @@ int agent_container_update(struct agent_container *c, const char *resources_json
         r = crun_check(r, log_path + strlen("--log=file:"), err);
         (void)unlink(path);
         return r;
+}
+
+int agent_container_pause(struct agent_container *c, bool pause, struct agent_crun_error *err)
+{
+        char log_path[200];
+        char *argv[] = {"crun", CRUN_ROOT_ARG, log_path, "--log-format=json", pause ? "pause" : "resume",
+                        c->id,  NULL};
+        int r;
+
+        snprintf(log_path, sizeof(log_path), "--log=file:%s/crun.log", c->bundle);
+        r = crun_spawn(argv, -1, -1, -1);
+        return crun_check(r, log_path + strlen("--log=file:"), err);
 }
 
 int agent_container_resize(struct agent_process *p, unsigned rows, unsigned columns)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 
 static struct agent_container *containers;
 static unsigned n_containers, n_processes;
+static void (*process_changed)(struct agent_process *p);
+static struct agent_watch reaper = {.fd = -1};
 
 /* A child can exit between crun writing its pid file and us registering it; remember a few
  * unclaimed exits so the registration finds them. */
@@ -26,6 +29,49 @@ static struct {
         int status;
 } early_exits[EARLY_EXITS];
 static unsigned early_next;
+
+static void on_stdout(struct agent_watch *w, uint32_t revents)
+{
+        (void)revents;
+        process_changed(container_of(w, struct agent_process, watch_stdout));
+}
+
+static void on_stderr(struct agent_watch *w, uint32_t revents)
+{
+        (void)revents;
+        process_changed(container_of(w, struct agent_process, watch_stderr));
+}
+
+static void on_stdin(struct agent_watch *w, uint32_t revents)
+{
+        (void)revents;
+        process_changed(container_of(w, struct agent_process, watch_stdin));
+}
+
+static void on_sigchld(struct agent_watch *w, uint32_t revents)
+{
+        struct signalfd_siginfo si;
+
+        (void)revents;
+        while (read(w->fd, &si, sizeof(si)) == sizeof(si))
+                ;
+        agent_process_reap();
+}
+
+int agent_process_init(void (*fn)(struct agent_process *p))
+{
+        sigset_t mask;
+
+        process_changed = fn;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        reaper.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (reaper.fd < 0)
+                return negative_errno();
+        reaper.fn = on_sigchld;
+        return agent_watch_set(&reaper, EPOLLIN);
+}
 
 struct agent_container *agent_container_first(void)
 {
@@ -73,6 +119,7 @@ int agent_container_add(const char *id, struct agent_container **ret_container)
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
+        c->oom_wd = -1;
         strcpy(c->id, id);
         snprintf(c->bundle, sizeof(c->bundle), "%s/%s", HAKO_GUEST_CONTAINERS_DIR, id);
         c->next = containers;
@@ -129,6 +176,10 @@ int agent_process_add(struct agent_container *c, const char *exec_id, pid_t pid,
         p->stderr_fd = stderr_fd;
         p->stderr_eof = stderr_fd < 0;
         p->stdout_eof = stdout_fd < 0;
+        p->watch_stdout = (struct agent_watch){.fd = stdout_fd, .fn = on_stdout};
+        p->watch_stderr = (struct agent_watch){.fd = stderr_fd, .fn = on_stderr};
+        /* With a pty, stdin is a duplicate of the master: its own fd for the loop. */
+        p->watch_stdin = (struct agent_watch){.fd = stdin_fd, .fn = on_stdin};
         for (unsigned i = 0; i < EARLY_EXITS; i++)
                 if (early_exits[i].pid == pid && pid > 0) {
                         process_set_status(p, early_exits[i].status);
@@ -186,36 +237,30 @@ void agent_process_reap(void)
                         continue;
                 }
                 process_set_status(p, status);
-                agent_server_on_process(p);
+                process_changed(p);
         }
 }
 
-static void process_watch(struct agent_process *p, int fd, enum agent_event_kind kind, uint32_t events,
-                          bool *state, bool want)
+static void process_watch(struct agent_watch *w, uint32_t events, bool want)
 {
-        if (fd < 0)
+        if (w->fd < 0)
                 want = false;
-        if (*state == want)
-                return;
-        if (agent_epoll_set(fd, kind, p, events, want) >= 0 || !want)
-                *state = want;
+        (void)agent_watch_set(w, want ? events : 0);
 }
 
 void agent_process_update_watches(struct agent_process *p, bool want_stdout, bool want_stderr,
                                   bool want_stdin)
 {
-        process_watch(p, p->stdout_fd, AGENT_EV_STDOUT, EPOLLIN, &p->watch_stdout,
-                      want_stdout && !p->stdout_eof);
-        process_watch(p, p->stderr_fd, AGENT_EV_STDERR, EPOLLIN, &p->watch_stderr,
-                      want_stderr && !p->stderr_eof);
-        process_watch(p, p->stdin_fd, AGENT_EV_STDIN, EPOLLOUT, &p->watch_stdin, want_stdin);
+        process_watch(&p->watch_stdout, EPOLLIN, want_stdout && !p->stdout_eof);
+        process_watch(&p->watch_stderr, EPOLLIN, want_stderr && !p->stderr_eof);
+        process_watch(&p->watch_stdin, EPOLLOUT, want_stdin && p->stdin_fd >= 0);
 }
 
 ssize_t agent_process_read(struct agent_process *p, bool err, void *buf, size_t len)
 {
         int *fd = err ? &p->stderr_fd : &p->stdout_fd;
         bool *eof = err ? &p->stderr_eof : &p->stdout_eof;
-        bool *watch = err ? &p->watch_stderr : &p->watch_stdout;
+        struct agent_watch *watch = err ? &p->watch_stderr : &p->watch_stdout;
         ssize_t n;
 
         if (*eof || *fd < 0)
@@ -243,13 +288,12 @@ ssize_t agent_process_read(struct agent_process *p, bool err, void *buf, size_t 
                 }
         }
         *eof = true;
-        if (*watch) {
-                agent_epoll_set(*fd, 0, NULL, 0, false);
-                *watch = false;
-        }
+        (void)agent_watch_set(watch, 0);
         /* The pty master is shared with stdin; only a pipe is ours alone to close. */
-        if (!p->terminal)
+        if (!p->terminal) {
                 *fd = safe_close(*fd);
+                watch->fd = -1;
+        }
         return 0;
 }
 
@@ -277,8 +321,9 @@ int agent_process_close_stdin(struct agent_process *p)
                 (void)write(p->stdin_fd, "\x04", 1);
                 return 0;
         }
-        agent_process_update_watches(p, p->watch_stdout, p->watch_stderr, false);
+        (void)agent_watch_set(&p->watch_stdin, 0);
         p->stdin_fd = safe_close(p->stdin_fd);
+        p->watch_stdin.fd = -1;
         return 0;
 }
 
@@ -312,30 +357,59 @@ int agent_process_cgroup_dir(struct agent_container *c, char *ret_path, size_t s
 {
         struct agent_process *init = agent_process_find(c, "");
 
+        /* Known since the init was created; it stays after the init exits, until crun delete. */
+        if (*c->cgroup) {
+                if (snprintf(ret_path, size, "%s", c->cgroup) >= (int)size)
+                        return -ENAMETOOLONG;
+                return 0;
+        }
         if (!init || init->exited || init->pid <= 0)
                 return -ESRCH;
         return process_read_cgroup(init->pid, ret_path, size);
 }
 
+/* The container's own cgroup (never the guest's root, which holds us too). */
+static FILE *open_procs(struct agent_container *c)
+{
+        char dir[300], path[340];
+
+        if (agent_process_cgroup_dir(c, dir, sizeof(dir)) < 0 || strcmp(dir, "/sys/fs/cgroup/") == 0 ||
+            strcmp(dir, "/sys/fs/cgroup") == 0)
+                return NULL;
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        return fopen(path, "re");
+}
+
+int agent_process_list(struct agent_container *c, uint32_t *pids, size_t max, size_t *ret_n)
+{
+        FILE *f = open_procs(c);
+        char line[32];
+        size_t n = 0;
+
+        if (!f)
+                return -ESRCH;
+        while (n < max && fgets(line, sizeof(line), f)) {
+                long pid = strtol(line, NULL, 10);
+                if (pid > 1)
+                        pids[n++] = (uint32_t)pid;
+        }
+        fclose(f);
+        *ret_n = n;
+        return 0;
+}
+
 int agent_process_kill_all(struct agent_container *c, int sig)
 {
-        char dir[300], path[340], line[32];
-        FILE *f;
-        int r;
+        FILE *f = open_procs(c);
+        char line[32];
 
-        r = agent_process_cgroup_dir(c, dir, sizeof(dir));
-        /* The root cgroup would mean every process in the guest, us included. */
-        if (r >= 0 && strcmp(dir, "/sys/fs/cgroup/") != 0) {
-                snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-                f = fopen(path, "re");
-                if (f) {
-                        while (fgets(line, sizeof(line), f)) {
-                                pid_t pid = (pid_t)atoi(line);
-                                if (pid > 1)
-                                        (void)kill(pid, sig);
-                        }
-                        fclose(f);
+        if (f) {
+                while (fgets(line, sizeof(line), f)) {
+                        pid_t pid = (pid_t)atoi(line);
+                        if (pid > 1)
+                                (void)kill(pid, sig);
                 }
+                fclose(f);
         }
         /* Also every process we know, in case the cgroup could not be read. */
         for (struct agent_process *p = c->processes; p; p = p->next)

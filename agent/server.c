@@ -22,11 +22,11 @@
 /* ttRPC over the host connection: framing, dispatch, and requests parked until a process makes
  * progress. */
 
-enum pending_kind { PENDING_WAIT, PENDING_READ_OUT, PENDING_READ_ERR, PENDING_WRITE };
+enum pending_kind { PENDING_WAIT, PENDING_READ_OUT, PENDING_READ_ERR, PENDING_WRITE, PENDING_OOM };
 
 struct pending {
-        struct agent_process *process;
-        uint8_t *data; /* writes: a copy, the request's arena is reused */
+        struct agent_process *process; /* NULL for PENDING_OOM */
+        uint8_t *data;                 /* writes: a copy, the request's arena is reused */
         size_t data_len;
         uint32_t stream_id;
         uint32_t len; /* reads: most bytes to return */
@@ -38,17 +38,20 @@ static struct pending pending[HAKO_MAX_PENDING];
 static struct ttrpc_reader reader;
 static struct arena arena;
 static uint8_t stream_buf[HAKO_MAX_STREAM_CHUNK];
-static int conn_fd = -1, listen_fd = -1, timer_fd = -1;
+static struct agent_watch conn = {.fd = -1}, listener = {.fd = -1}, timer = {.fd = -1};
 static bool conn_serial;
+/* OOM kills not asked for yet (GetOOMEvent), oldest first. */
+static char oom_queue[HAKO_MAX_OOM_EVENTS][HAKO_MAX_ID_LEN + 1];
+static unsigned oom_head, oom_len;
 static uint64_t skip_bytes; /* rest of an oversized frame still to be dropped */
 
 static void reply(uint32_t sid, int code, const char *message, const ProtobufCMessage *payload)
 {
         int r;
 
-        if (conn_fd < 0)
+        if (conn.fd < 0)
                 return;
-        r = ttrpc_send_response(conn_fd, sid, code, message, payload);
+        r = ttrpc_send_response(conn.fd, sid, code, message, payload);
         if (r < 0)
                 log_debug_errno(r, "sending response on stream %u: %m", sid);
 }
@@ -96,6 +99,8 @@ static void pending_update_watches(struct agent_process *p)
 {
         bool out = false, err = false, in = false;
 
+        if (!p)
+                return;
         for (size_t i = 0; i < HAKO_MAX_PENDING; i++) {
                 if (!pending[i].used || pending[i].process != p)
                         continue;
@@ -106,9 +111,24 @@ static void pending_update_watches(struct agent_process *p)
         agent_process_update_watches(p, out, err, in);
 }
 
+static void reply_oom(uint32_t sid)
+{
+        Hako__Agent__V1__GetOOMEventResponse resp = HAKO__AGENT__V1__GET_OOMEVENT_RESPONSE__INIT;
+
+        resp.container_id = oom_queue[oom_head];
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+        oom_head = (oom_head + 1) % HAKO_MAX_OOM_EVENTS;
+        oom_len--;
+}
+
 static void reply_wait(uint32_t sid, struct agent_process *p)
 {
         Hako__Agent__V1__WaitProcessResponse resp = HAKO__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
+
+        /* An init killed by the OOM killer: the OOM event goes out first, as the host reports
+         * it before the exit. */
+        if (!*p->exec_id)
+                agent_oom_check(p->container);
 
         resp.exit_code = p->exit_signal ? 0 : p->exit_code;
         resp.signal = p->exit_signal;
@@ -176,11 +196,17 @@ static bool pending_try(struct pending *pd)
                 return try_read(pd->stream_id, pd->process, pd->kind == PENDING_READ_ERR, pd->len);
         case PENDING_WRITE:
                 return try_write(pd->stream_id, pd->process, pd->data, pd->data_len);
+        case PENDING_OOM:
+                if (!oom_len)
+                        return false;
+                reply_oom(pd->stream_id);
+                return true;
         }
         return true;
 }
 
-void agent_server_on_process(struct agent_process *p)
+/* What process.c reports: data, room or an exit for p. */
+static void on_process_changed(struct agent_process *p)
 {
         for (size_t i = 0; i < HAKO_MAX_PENDING; i++)
                 if (pending[i].used && pending[i].process == p && pending_try(&pending[i]))
@@ -188,12 +214,29 @@ void agent_server_on_process(struct agent_process *p)
         pending_update_watches(p);
 }
 
+/* What oom.c reports: an OOM kill in c. */
+static void on_oom(struct agent_container *c)
+{
+        if (oom_len == HAKO_MAX_OOM_EVENTS) {
+                /* Nobody asks: keep the newest. */
+                oom_head = (oom_head + 1) % HAKO_MAX_OOM_EVENTS;
+                oom_len--;
+        }
+        snprintf(oom_queue[(oom_head + oom_len) % HAKO_MAX_OOM_EVENTS], HAKO_MAX_ID_LEN + 1, "%s", c->id);
+        oom_len++;
+        for (size_t i = 0; i < HAKO_MAX_PENDING && oom_len; i++)
+                if (pending[i].used && pending[i].kind == PENDING_OOM) {
+                        reply_oom(pending[i].stream_id);
+                        pending_free(&pending[i]);
+                }
+}
+
 /* Answers every request parked on p (or on every process of c when p is NULL). */
 static void drop_parked(struct agent_container *c, struct agent_process *p)
 {
         for (size_t i = 0; i < HAKO_MAX_PENDING; i++) {
                 struct pending *pd = &pending[i];
-                if (!pd->used || pd->process->container != c || (p && pd->process != p))
+                if (!pd->used || !pd->process || pd->process->container != c || (p && pd->process != p))
                         continue;
                 if (pd->kind == PENDING_WAIT && pd->process->exited)
                         reply_wait(pd->stream_id, pd->process);
@@ -206,17 +249,13 @@ static void drop_parked(struct agent_container *c, struct agent_process *p)
         }
 }
 
-void agent_server_drop_container(struct agent_container *c)
+/* c goes away: what waits on it is answered first. */
+static void remove_container(struct agent_container *c)
 {
         drop_parked(c, NULL);
         for (struct agent_process *p = c->processes; p; p = p->next)
                 agent_process_update_watches(p, false, false, false);
-}
-
-void agent_server_drop_process(struct agent_process *p)
-{
-        drop_parked(p->container, p);
-        agent_process_update_watches(p, false, false, false);
+        agent_container_remove(c);
 }
 
 static bool stream_parked(uint32_t sid)
@@ -352,14 +391,14 @@ static void handle_destroy_sandbox(uint32_t sid, const ProtobufCMessage *m)
 
         (void)m;
         while (agent_container_first())
-                agent_container_remove(agent_container_first());
+                remove_container(agent_container_first());
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
 static void handle_create_container(uint32_t sid, const ProtobufCMessage *m)
 {
         const Hako__Agent__V1__CreateContainerRequest *req = (const void *)m;
-        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        Hako__Agent__V1__CreateContainerResponse resp = HAKO__AGENT__V1__CREATE_CONTAINER_RESPONSE__INIT;
         struct agent_crun_error err = {0};
         struct agent_container *c;
 
@@ -375,6 +414,8 @@ static void handle_create_container(uint32_t sid, const ProtobufCMessage *m)
                 reply(sid, err.code, err.message, NULL);
                 return;
         }
+        agent_oom_watch(c);
+        resp.pid = (uint32_t)agent_process_find(c, "")->pid;
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
@@ -403,14 +444,14 @@ static void handle_remove_container(uint32_t sid, const ProtobufCMessage *m)
 
         if (!c)
                 return;
-        agent_container_remove(c);
+        remove_container(c);
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
 static void handle_exec_process(uint32_t sid, const ProtobufCMessage *m)
 {
         const Hako__Agent__V1__ExecProcessRequest *req = (const void *)m;
-        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        Hako__Agent__V1__ExecProcessResponse resp = HAKO__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
         struct agent_crun_error err = {0};
         struct agent_container *c;
         struct agent_process *p;
@@ -428,6 +469,7 @@ static void handle_exec_process(uint32_t sid, const ProtobufCMessage *m)
                 reply(sid, err.code, err.message, NULL);
                 return;
         }
+        resp.pid = (uint32_t)p->pid;
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
@@ -448,7 +490,7 @@ static void handle_remove_process(uint32_t sid, const ProtobufCMessage *m)
                 reply(sid, TTRPC_FAILED_PRECONDITION, "process is running", NULL);
                 return;
         }
-        agent_server_drop_process(p);
+        drop_parked(p->container, p);
         agent_process_forget(p);
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
@@ -610,17 +652,19 @@ static void handle_stats_container(uint32_t sid, const ProtobufCMessage *m)
 {
         const Hako__Agent__V1__StatsContainerRequest *req = (const void *)m;
         Hako__Agent__V1__StatsContainerResponse resp = HAKO__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
-        struct agent_process *p = lookup_process(sid, req->container_id, "");
-        struct agent_stats st;
+        Hako__Agent__V1__StatKey keys[HAKO_MAX_STAT_KEYS + 8], *pkeys[HAKO_MAX_STAT_KEYS + 8];
+        Hako__Agent__V1__IoStat io[HAKO_MAX_IO_DEVICES], *pio[HAKO_MAX_IO_DEVICES];
+        struct agent_container *c = lookup_container(sid, req->container_id);
+        static struct agent_stats st;
+        char dir[300];
+        size_t k = 0;
         int r;
 
-        if (!p)
+        if (!c)
                 return;
-        if (p->exited) {
-                reply(sid, TTRPC_FAILED_PRECONDITION, "container is not running", NULL);
-                return;
-        }
-        r = agent_stats_read(p->pid, &st);
+        r = agent_process_cgroup_dir(c, dir, sizeof(dir));
+        if (r >= 0)
+                r = agent_stats_read(dir, &st);
         if (r < 0) {
                 reply_errno(sid, r, "reading cgroup statistics");
                 return;
@@ -628,13 +672,87 @@ static void handle_stats_container(uint32_t sid, const ProtobufCMessage *m)
         resp.cpu_usage_usec = st.cpu_usage_usec;
         resp.cpu_user_usec = st.cpu_user_usec;
         resp.cpu_system_usec = st.cpu_system_usec;
+        resp.cpu_nr_periods = st.cpu_nr_periods;
+        resp.cpu_nr_throttled = st.cpu_nr_throttled;
+        resp.cpu_throttled_usec = st.cpu_throttled_usec;
         resp.memory_current = st.memory_current;
         resp.memory_max = st.memory_max;
+        resp.swap_current = st.swap_current;
+        resp.swap_max = st.swap_max;
         resp.pids_current = st.pids_current;
         resp.pids_max = st.pids_max;
-        resp.io_read_bytes = st.io_read_bytes;
-        resp.io_write_bytes = st.io_write_bytes;
+        resp.memory_stat = pkeys;
+        for (size_t i = 0; i < st.n_memory_stat; i++, k++) {
+                keys[k] = (Hako__Agent__V1__StatKey)HAKO__AGENT__V1__STAT_KEY__INIT;
+                keys[k].key = st.memory_stat[i].key;
+                keys[k].value = st.memory_stat[i].value;
+                pkeys[k] = &keys[k];
+        }
+        resp.n_memory_stat = k;
+        resp.memory_events = pkeys + k;
+        for (size_t i = 0; i < st.n_memory_events; i++, k++) {
+                keys[k] = (Hako__Agent__V1__StatKey)HAKO__AGENT__V1__STAT_KEY__INIT;
+                keys[k].key = st.memory_events[i].key;
+                keys[k].value = st.memory_events[i].value;
+                pkeys[k] = &keys[k];
+        }
+        resp.n_memory_events = st.n_memory_events;
+        for (size_t i = 0; i < st.n_io; i++) {
+                io[i] = (Hako__Agent__V1__IoStat)HAKO__AGENT__V1__IO_STAT__INIT;
+                io[i].major = st.io[i].major;
+                io[i].minor = st.io[i].minor;
+                io[i].rbytes = st.io[i].rbytes;
+                io[i].wbytes = st.io[i].wbytes;
+                io[i].rios = st.io[i].rios;
+                io[i].wios = st.io[i].wios;
+                pio[i] = &io[i];
+        }
+        resp.io = pio;
+        resp.n_io = st.n_io;
         reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
+static void handle_list_processes(uint32_t sid, const ProtobufCMessage *m)
+{
+        const Hako__Agent__V1__ListProcessesRequest *req = (const void *)m;
+        Hako__Agent__V1__ListProcessesResponse resp = HAKO__AGENT__V1__LIST_PROCESSES_RESPONSE__INIT;
+        struct agent_container *c = lookup_container(sid, req->container_id);
+        static uint32_t pids[HAKO_MAX_LIST_PIDS];
+        size_t n = 0;
+
+        if (!c)
+                return;
+        /* A container whose processes are all gone (its cgroup too) has none. */
+        if (agent_process_list(c, pids, ELEMENTSOF(pids), &n) < 0)
+                n = 0;
+        resp.pids = pids;
+        resp.n_pids = n;
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
+static void handle_pause_container(uint32_t sid, const ProtobufCMessage *m)
+{
+        const Hako__Agent__V1__PauseContainerRequest *req = (const void *)m;
+        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        struct agent_container *c = lookup_container(sid, req->container_id);
+        struct agent_crun_error err = {0};
+
+        if (!c)
+                return;
+        if (agent_container_pause(c, req->pause, &err) < 0) {
+                reply(sid, err.code, err.message, NULL);
+                return;
+        }
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
+static void handle_get_oom_event(uint32_t sid, const ProtobufCMessage *m)
+{
+        (void)m;
+        if (oom_len)
+                reply_oom(sid);
+        else
+                park(sid, PENDING_OOM, NULL);
 }
 
 static const struct {
@@ -659,6 +777,9 @@ static const struct {
     {"TtyWinResize", &hako__agent__v1__tty_win_resize_request__descriptor, handle_tty_win_resize},
     {"StatsContainer", &hako__agent__v1__stats_container_request__descriptor, handle_stats_container},
     {"UpdateContainer", &hako__agent__v1__update_container_request__descriptor, handle_update_container},
+    {"ListProcesses", &hako__agent__v1__list_processes_request__descriptor, handle_list_processes},
+    {"PauseContainer", &hako__agent__v1__pause_container_request__descriptor, handle_pause_container},
+    {"GetOOMEvent", &hako__agent__v1__get_oomevent_request__descriptor, handle_get_oom_event},
 };
 
 static void handle_frame(const struct ttrpc_frame *f)
@@ -749,28 +870,30 @@ static void process_frames(void)
         }
 }
 
+static void on_transport(struct agent_watch *w, uint32_t events);
+
 static void transport_detach(bool retry)
 {
-        agent_epoll_set(conn_fd, 0, NULL, 0, false);
+        (void)agent_watch_set(&conn, 0);
         connection_reset();
         if (conn_serial && retry) {
                 /* A disconnected port keeps reporting HUP: look again later instead of spinning. */
                 struct itimerspec its = {.it_value.tv_nsec = 50L * 1000 * 1000};
-                timerfd_settime(timer_fd, 0, &its, NULL);
+                timerfd_settime(timer.fd, 0, &its, NULL);
                 return;
         }
-        conn_fd = safe_close(conn_fd);
+        conn.fd = safe_close(conn.fd);
 }
 
-void agent_server_on_transport(uint32_t events)
+static void on_transport(struct agent_watch *w, uint32_t events)
 {
         bool got = false;
 
-        if (conn_fd < 0)
+        if (w->fd < 0)
                 return;
         if (events & EPOLLIN) {
                 for (int i = 0; i < 64; i++) {
-                        int r = ttrpc_reader_fill(&reader, conn_fd);
+                        int r = ttrpc_reader_fill(&reader, w->fd);
                         if (r == -EAGAIN)
                                 break;
                         if (r <= 0) {
@@ -781,7 +904,7 @@ void agent_server_on_transport(uint32_t events)
                         }
                         got = true;
                         process_frames();
-                        if (conn_fd < 0)
+                        if (w->fd < 0)
                                 return;
                 }
         }
@@ -789,39 +912,41 @@ void agent_server_on_transport(uint32_t events)
                 transport_detach(true);
 }
 
-void agent_server_on_timer(void)
+static void on_timer(struct agent_watch *w, uint32_t events)
 {
         uint64_t v;
 
-        (void)read(timer_fd, &v, sizeof(v));
-        if (conn_fd >= 0 && conn_serial)
-                agent_epoll_set(conn_fd, AGENT_EV_TRANSPORT, NULL, EPOLLIN, true);
+        (void)events;
+        (void)!read(w->fd, &v, sizeof(v));
+        if (conn.fd >= 0 && conn_serial)
+                (void)agent_watch_set(&conn, EPOLLIN);
 }
 
-void agent_server_on_listen(void)
+static void on_listen(struct agent_watch *w, uint32_t events)
 {
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
+        (void)events;
         if (fd < 0)
                 return;
         /* One host connection at a time: a new one means the host restarted its side. */
-        if (conn_fd >= 0)
+        if (conn.fd >= 0)
                 transport_detach(false);
         agent_server_attach(fd, false);
 }
 
 void agent_server_attach(int fd, bool serial)
 {
-        conn_fd = fd;
+        conn = (struct agent_watch){.fd = fd, .fn = on_transport};
         conn_serial = serial;
         connection_reset();
-        agent_epoll_set(fd, AGENT_EV_TRANSPORT, NULL, EPOLLIN, true);
+        (void)agent_watch_set(&conn, EPOLLIN);
 }
 
 void agent_server_set_listener(int fd)
 {
-        listen_fd = fd;
-        agent_epoll_set(fd, AGENT_EV_LISTEN, NULL, EPOLLIN, true);
+        listener = (struct agent_watch){.fd = fd, .fn = on_listen};
+        (void)agent_watch_set(&listener, EPOLLIN);
 }
 
 int agent_server_init(void)
@@ -834,8 +959,15 @@ int agent_server_init(void)
         r = arena_init(&arena, HAKO_TTRPC_ARENA);
         if (r < 0)
                 return r;
-        timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (timer_fd < 0)
+        r = agent_process_init(on_process_changed);
+        if (r < 0)
+                return r;
+        r = agent_oom_init(on_oom);
+        if (r < 0)
+                return r;
+        timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (timer.fd < 0)
                 return negative_errno();
-        return agent_epoll_set(timer_fd, AGENT_EV_TIMER, NULL, EPOLLIN, true);
+        timer.fn = on_timer;
+        return agent_watch_set(&timer, EPOLLIN);
 }

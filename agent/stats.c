@@ -47,45 +47,94 @@ static uint64_t keyed(const char *buf, const char *key)
         return 0;
 }
 
-static void io_totals(const char *buf, uint64_t *rbytes, uint64_t *wbytes)
+int agent_stats_keyed(const char *cgroup_dir, const char *file, const char *key, uint64_t *ret)
 {
-        /* One line per device: "MAJ:MIN rbytes=N wbytes=N rios=N ..." */
-        for (const char *s = buf; (s = strstr(s, "bytes=")); s += 6) {
-                if (s > buf && s[-1] == 'r')
-                        *rbytes += strtoull(s + 6, NULL, 10);
-                else if (s > buf && s[-1] == 'w')
-                        *wbytes += strtoull(s + 6, NULL, 10);
-        }
-}
+        char buf[1024];
+        int r = read_small(cgroup_dir, file, buf, sizeof(buf));
 
-int agent_stats_read(pid_t pid, struct agent_stats *ret_stats)
-{
-        char path[64], buf[4096] = "", dir[300], *line;
-        struct agent_stats st = {0};
-        int r;
-
-        snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-        r = read_small(path, "cgroup", buf, sizeof(buf));
         if (r < 0)
                 return r;
-        line = strstr(buf, "0::");
-        if (!line)
-                return -ENODATA;
-        line += 3;
-        line[strcspn(line, "\n")] = 0;
-        if (snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", line) >= (int)sizeof(dir))
-                return -ENAMETOOLONG;
-        if (read_small(dir, "cpu.stat", buf, sizeof(buf)) >= 0) {
-                st.cpu_usage_usec = keyed(buf, "usage_usec");
-                st.cpu_user_usec = keyed(buf, "user_usec");
-                st.cpu_system_usec = keyed(buf, "system_usec");
+        *ret = keyed(buf, key);
+        return 0;
+}
+
+/* Every "key value" line, as many as fit. */
+static size_t all_keys(const char *buf, struct agent_stat_key *out, size_t max)
+{
+        size_t n = 0;
+
+        for (const char *s = buf; s && *s && n < max; s = strchr(s, '\n'), s = s ? s + 1 : NULL) {
+                size_t k = strcspn(s, " \n");
+                if (k == 0 || k >= sizeof(out->key) || s[k] != ' ')
+                        continue;
+                memcpy(out[n].key, s, k);
+                out[n].key[k] = 0;
+                out[n].value = strtoull(s + k + 1, NULL, 10);
+                n++;
         }
-        st.memory_current = read_u64(dir, "memory.current");
-        st.memory_max = read_u64(dir, "memory.max");
-        st.pids_current = read_u64(dir, "pids.current");
-        st.pids_max = read_u64(dir, "pids.max");
+        return n;
+}
+
+/* One line per device: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N". */
+static size_t io_lines(const char *buf, struct agent_io_stat *out, size_t max)
+{
+        size_t n = 0;
+
+        for (const char *s = buf; s && *s && n < max; s = strchr(s, '\n'), s = s ? s + 1 : NULL) {
+                struct agent_io_stat *e = &out[n];
+                unsigned maj, min;
+                const char *f;
+
+                if (sscanf(s, "%u:%u", &maj, &min) != 2)
+                        continue;
+                *e = (struct agent_io_stat){.major = maj, .minor = min};
+                const char *end = strchr(s, '\n');
+                for (f = s; (f = strchr(f, ' ')) && (!end || f < end); f++) {
+                        unsigned long long v;
+                        char name[16];
+                        if (sscanf(f + 1, "%15[a-z]=%llu", name, &v) != 2)
+                                continue;
+                        if (!strcmp(name, "rbytes"))
+                                e->rbytes = v;
+                        else if (!strcmp(name, "wbytes"))
+                                e->wbytes = v;
+                        else if (!strcmp(name, "rios"))
+                                e->rios = v;
+                        else if (!strcmp(name, "wios"))
+                                e->wios = v;
+                }
+                n++;
+        }
+        return n;
+}
+
+int agent_stats_read(const char *dir, struct agent_stats *ret_stats)
+{
+        static char buf[8192];
+        struct agent_stats *st = ret_stats;
+
+        *st = (struct agent_stats){0};
+        if (read_small(dir, "cgroup.procs", buf, 16) < 0)
+                return -ESRCH;
+        if (read_small(dir, "cpu.stat", buf, sizeof(buf)) >= 0) {
+                st->cpu_usage_usec = keyed(buf, "usage_usec");
+                st->cpu_user_usec = keyed(buf, "user_usec");
+                st->cpu_system_usec = keyed(buf, "system_usec");
+                st->cpu_nr_periods = keyed(buf, "nr_periods");
+                st->cpu_nr_throttled = keyed(buf, "nr_throttled");
+                st->cpu_throttled_usec = keyed(buf, "throttled_usec");
+        }
+        st->memory_current = read_u64(dir, "memory.current");
+        st->memory_max = read_u64(dir, "memory.max");
+        st->swap_current = read_u64(dir, "memory.swap.current");
+        st->swap_max = read_u64(dir, "memory.swap.max");
+        st->pids_current = read_u64(dir, "pids.current");
+        st->pids_max = read_u64(dir, "pids.max");
+        if (read_small(dir, "memory.stat", buf, sizeof(buf)) >= 0)
+                st->n_memory_stat = all_keys(buf, st->memory_stat, ELEMENTSOF(st->memory_stat));
+        if (read_small(dir, "memory.events", buf, sizeof(buf)) >= 0)
+                st->n_memory_events = all_keys(buf, st->memory_events, ELEMENTSOF(st->memory_events));
         if (read_small(dir, "io.stat", buf, sizeof(buf)) >= 0)
-                io_totals(buf, &st.io_read_bytes, &st.io_write_bytes);
-        *ret_stats = st;
+                st->n_io = io_lines(buf, st->io, ELEMENTSOF(st->io));
         return 0;
 }

@@ -11,11 +11,14 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "container.h"
 #include "fileio.h"
 #include "image.h"
 #include "log.h"
 #include "macro.h"
+#include "pollset.h"
 #include "relay.h"
+#include "rootfs.h"
 #include "run-options.h"
 #include "sandbox.h"
 #include "state.h"
@@ -27,37 +30,85 @@
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND   127
 
-static int create_container(struct sandbox *sb, const char *id, json_t *spec, bool overlay, bool ro,
-                            const struct run_options *o, int *ret_exit, char **ret_error)
+static int create_container(struct sandbox *sb, const char *id, json_t *spec, const char *rootfs_guest,
+                            bool overlay, bool ro, const struct run_options *o, struct container **ret,
+                            int *ret_exit, char **ret_error)
 {
-        Hako__Agent__V1__CreateContainerRequest req = HAKO__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
-        Hako__Agent__V1__Rootfs rootfs = HAKO__AGENT__V1__ROOTFS__INIT;
-        Hako__Agent__V1__StartContainerRequest sreq = HAKO__AGENT__V1__START_CONTAINER_REQUEST__INIT;
-        _cleanup_free_ char *json = json_dumps(spec, JSON_COMPACT);
         struct winsize ws = {0};
         int r;
 
-        if (!json)
-                return -ENOMEM;
         if (o->tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
                 ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
-        rootfs.source = (char *)HAKO_GUEST_SHARED_DIR "/rootfs";
-        rootfs.overlay = overlay;
-        rootfs.readonly = ro;
-        req.container_id = (char *)id;
-        req.oci_spec = json;
-        req.rootfs = &rootfs;
-        req.terminal = o->tty;
-        req.rows = ws.ws_row;
-        req.columns = ws.ws_col;
-        r = agent_call(&sb->agent, "CreateContainer", &req.base, NULL, 60000, NULL, NULL, ret_error);
-        if (r >= 0) {
-                sreq.container_id = (char *)id;
-                r = agent_call(&sb->agent, "StartContainer", &sreq.base, NULL, 60000, NULL, NULL, ret_error);
-        }
-        /* Docker's convention: 127 when the command does not exist, 126 when it cannot run. */
-        *ret_exit = r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXEC : EXIT_HAKO_ERROR;
+        struct container_config cc = {
+            .id = id,
+            .spec = spec,
+            .rootfs_guest = rootfs_guest,
+            .overlay = overlay,
+            .readonly = ro,
+            .tty = o->tty,
+            .rows = ws.ws_row,
+            .columns = ws.ws_col,
+        };
+        r = container_create(sb, &cc, ret, ret_error);
+        if (r >= 0)
+                r = container_start(*ret, ret_error);
+        *ret_exit = container_create_exit_code(r);
         return r;
+}
+
+struct run_loop {
+        struct container *c;
+        int signal_fd;
+        bool vm_gone, done;
+};
+
+static void on_exit_of(void *userdata, struct process *p)
+{
+        struct run_loop *l = userdata;
+        l->done = l->done || p == l->c->init;
+}
+
+static void on_signal(void *userdata, short revents)
+{
+        struct run_loop *l = userdata;
+        (void)revents;
+        relay_forward_signals(l->c->init->relay, l->signal_fd);
+}
+
+static void on_vm_exit(void *userdata, short revents)
+{
+        (void)revents;
+        ((struct run_loop *)userdata)->vm_gone = true;
+}
+
+/* The container's init until it is done, forwarding what signal_fd delivers (SIGWINCH resizes).
+ * Returns 0 with its exit code, -ECHILD when the VM died, or -errno. */
+static int run_until_exit(struct container *c, int signal_fd, int *ret_exit_code)
+{
+        struct run_loop l = {.c = c, .signal_fd = signal_fd};
+        _cleanup_free_ struct pollset *ps = malloc(sizeof(*ps));
+        int r;
+
+        if (!ps)
+                return -ENOMEM;
+        for (;;) {
+                pollset_reset(ps);
+                r = sandbox_reap(c->sb, ps, on_exit_of, &l);
+                if (r < 0)
+                        return r;
+                if (l.done) {
+                        *ret_exit_code = c->init->exit_code;
+                        return 0;
+                }
+                if (l.vm_gone)
+                        return -ECHILD;
+                sandbox_poll_add(c->sb, ps);
+                (void)pollset_add(ps, signal_fd, POLLIN, on_signal, &l);
+                (void)pollset_add(ps, c->sb->vm->pidfd, POLLIN, on_vm_exit, &l);
+                r = pollset_wait(ps);
+                if (r < 0)
+                        return r;
+        }
 }
 
 int cmd_run(int argc, char **argv, const struct global_options *g)
@@ -66,10 +117,10 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         struct run_options o;
         struct image img = {0};
         struct sandbox *sb = NULL;
+        struct container *ctr = NULL;
         json_t *spec = NULL;
-        struct spec_share *shares = NULL;
-        size_t n_shares = 0;
-        struct virtiofsd_share *vshares = NULL;
+        struct share_table shares = {0};
+        _cleanup_free_ char *rootfs_guest = NULL;
         char idbuf[13];
         const char *id;
         bool rootfs_ro = false, overlay;
@@ -96,6 +147,11 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
                         log_error("bad bundle %s: %s", img.bundle_dir, error ? error : strerror(-r));
                         goto out;
                 }
+                r = rootfs_make_mountpoints(rootfs_host, spec, &error);
+                if (r < 0) {
+                        log_error("bad bundle %s: %s", img.bundle_dir, error ? error : strerror(-r));
+                        goto out;
+                }
                 overlay = false; /* like runc: the bundle's rootfs is the container's, writes land there */
         } else {
                 spec = spec_default();
@@ -118,22 +174,17 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
                 id = idbuf;
         }
 
-        r = spec_prepare(spec, id, &o.c, &shares, &n_shares, &error);
+        /* The image is shared read-only when an overlay takes the writes: the guest cannot touch it. */
+        r = spec_share_rootfs(&shares, rootfs_host, overlay || rootfs_ro, NULL, &rootfs_guest);
+        if (r < 0) {
+                log_error_errno(r, "Failed to share the rootfs: %m");
+                goto out;
+        }
+        r = spec_prepare(spec, id, &o.c, &shares, NULL, &error);
         if (r < 0) {
                 log_error("%s", error ? error : strerror(-r));
                 goto out;
         }
-
-        vshares = calloc(n_shares + 1, sizeof(*vshares));
-        if (!vshares) {
-                log_error_errno(-ENOMEM, "Out of memory");
-                goto out;
-        }
-        /* The image is shared read-only when an overlay takes the writes: the guest cannot touch it. */
-        vshares[0] = (struct virtiofsd_share){
-            .host_path = rootfs_host, .name = "rootfs", .readonly = overlay || rootfs_ro};
-        for (size_t i = 0; i < n_shares; i++)
-                vshares[i + 1] = (struct virtiofsd_share){shares[i].host, shares[i].name, shares[i].readonly};
 
         sfd = relay_signalfd(&oldmask);
         if (sfd < 0) {
@@ -155,8 +206,7 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
             .accel = g->accel,
             .vcpus = o.vcpus,
             .memory_mib = o.vm_memory_mib,
-            .shares = vshares,
-            .n_shares = n_shares + 1,
+            .shares = &shares,
             .boot_timeout_ms = g->boot_timeout_ms,
             .debug = o.debug,
         };
@@ -169,7 +219,7 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         free(error);
         error = NULL;
 
-        r = create_container(sb, id, spec, overlay, rootfs_ro, &o, &exit_code, &error);
+        r = create_container(sb, id, spec, rootfs_guest, overlay, rootfs_ro, &o, &ctr, &exit_code, &error);
         if (r < 0) {
                 if (r == -EINTR)
                         exit_code = 130;
@@ -180,17 +230,10 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
 
         if (o.tty && o.interactive && isatty(STDIN_FILENO))
                 term_raw(STDIN_FILENO);
-        struct relay_opts ro = {
-            .agent = &sb->agent,
-            .container_id = id,
-            .exec_id = "",
-            .in_fd = o.interactive ? STDIN_FILENO : -1,
-            .out_fd = STDOUT_FILENO,
-            .err_fd = STDERR_FILENO,
-            .tty = o.tty,
-            .winsize_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO,
-        };
-        r = relay_run(&ro, sb->vm->pidfd, sfd, &exit_code);
+        r = process_relay(ctr->init, o.interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO,
+                          isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO);
+        if (r >= 0)
+                r = run_until_exit(ctr, sfd, &exit_code);
         term_restore();
         t_exited = mono_ms();
         if (r < 0) {
@@ -225,8 +268,7 @@ out:
         }
         if (spec)
                 json_decref(spec);
-        spec_shares_free(shares, n_shares);
-        free(vshares);
+        share_table_done(&shares);
         image_done(&img);
         run_options_done(&o);
         safe_close(sfd);

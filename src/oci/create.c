@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "host-cgroup.h"
 #include "monitor.h"
+#include "rootfs.h"
 #include "spec.h"
 #include "state.h"
 
@@ -125,9 +126,8 @@ static int read_verdict(int fd, char **ret_error)
 int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, char **ret_error)
 {
         _cleanup_free_ char *bundle = NULL, *rootfs = NULL, *dir = NULL, *netns_path = NULL;
-        struct spec_share *shares = NULL;
-        size_t n_shares = 0;
-        struct virtiofsd_share *vshares = NULL;
+        struct share_table shares = {0};
+        _cleanup_free_ char *rootfs_guest = NULL;
         json_t *spec = NULL, *hooks = NULL, *annotations = NULL;
         bool rootfs_ro = false, tty, new_netns = false;
         struct stat st;
@@ -144,6 +144,9 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
         r = spec_load_bundle(bundle, &spec, &rootfs, &rootfs_ro, ret_error);
         if (r < 0)
                 return r;
+        r = rootfs_make_mountpoints(rootfs, spec, ret_error);
+        if (r < 0)
+                goto out;
         tty = json_is_true(json_object_get(json_object_get(spec, "process"), "terminal"));
         if (tty && !o->console_socket && (o->detach || !isatty(STDIN_FILENO))) {
                 r = error_set(ret_error, -EINVAL,
@@ -204,17 +207,12 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
                         new_netns = true;
         }
         struct container_opts copts = {.tty = tty};
-        r = spec_prepare(spec, o->id, &copts, &shares, &n_shares, ret_error);
+        r = spec_share_rootfs(&shares, rootfs, rootfs_ro, NULL, &rootfs_guest);
         if (r < 0)
                 goto out;
-        vshares = calloc(n_shares + 1, sizeof(*vshares));
-        if (!vshares) {
-                r = -ENOMEM;
+        r = spec_prepare(spec, o->id, &copts, &shares, NULL, ret_error);
+        if (r < 0)
                 goto out;
-        }
-        vshares[0] = (struct virtiofsd_share){.host_path = rootfs, .name = "rootfs", .readonly = rootfs_ro};
-        for (size_t i = 0; i < n_shares; i++)
-                vshares[i + 1] = (struct virtiofsd_share){shares[i].host, shares[i].name, shares[i].readonly};
 
         struct monitor_config mc = {
             .root = o->root,
@@ -224,8 +222,8 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
             .spec = spec,
             .hooks = hooks,
             .annotations = annotations,
-            .shares = vshares,
-            .n_shares = n_shares + 1,
+            .shares = &shares,
+            .rootfs_guest = rootfs_guest,
             .tty = tty,
             .rootfs_ro = rootfs_ro,
             .accel = o->accel,
@@ -282,7 +280,6 @@ out:
         json_decref(spec);
         json_decref(hooks);
         json_decref(annotations);
-        spec_shares_free(shares, n_shares);
-        free(vshares);
+        share_table_done(&shares);
         return r;
 }

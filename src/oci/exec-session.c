@@ -12,16 +12,13 @@
 #include "macro.h"
 #include "ttrpc.h"
 
-#define AGENT_TIMEOUT_MS 60000
-
-int exec_session_start(struct agent_client *agent, const char *container_id, struct control_msg *m,
-                       struct exec_session **ret, char **ret_error)
+int exec_session_start(struct container *c, struct control_msg *m, struct exec_session **ret,
+                       char **ret_error)
 {
-        Hako__Agent__V1__ExecProcessRequest req = HAKO__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
         _cleanup_free_ struct exec_session *s = NULL;
         char id[HAKO_MAX_ID_LEN + 2];
         struct winsize ws = {0};
-        const char *json;
+        struct process *p;
         int tty, off = 0, r;
 
         if (sscanf(m->text, "exec %65s %d%n", id, &tty, &off) != 2 || m->text[off] != '\n' ||
@@ -29,40 +26,25 @@ int exec_session_start(struct agent_client *agent, const char *container_id, str
                 return error_set(ret_error, -EINVAL, "malformed exec request");
         if (m->n_fds != 3)
                 return error_set(ret_error, -EINVAL, "an exec needs its three stdio fds");
-        json = m->text + off + 1;
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        snprintf(s->exec_id, sizeof(s->exec_id), "%s", id);
-        s->tty = tty != 0;
-        if (s->tty)
+        if (tty)
                 (void)ioctl(m->fds[0], TIOCGWINSZ, &ws);
-        req.container_id = (char *)container_id;
-        req.exec_id = s->exec_id;
-        req.process = (char *)json;
-        req.terminal = s->tty;
-        req.rows = ws.ws_row;
-        req.columns = ws.ws_col;
-        r = agent_call(agent, "ExecProcess", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL, ret_error);
+        r = container_exec(c, id, m->text + off + 1, tty != 0, ws.ws_row, ws.ws_col, &p, ret_error);
         if (r < 0)
                 return r;
-
-        struct relay_opts ro = {
-            .agent = agent,
-            .container_id = container_id,
-            .exec_id = s->exec_id,
-            .in_fd = m->fds[0],
-            .out_fd = m->fds[1],
-            .err_fd = m->fds[2],
-            .tty = s->tty,
-            .winsize_fd = s->tty ? m->fds[0] : -1,
-        };
-        r = relay_new(&ro, &s->relay);
-        if (r < 0)
+        r = process_relay(p, m->fds[0], m->fds[1], m->fds[2], tty ? m->fds[0] : -1);
+        if (r < 0) {
+                (void)container_signal(c, id, SIGKILL, false, NULL);
+                container_remove_exec(p);
                 return error_set(ret_error, r, "cannot relay the exec's stdio: %s", strerror(-r));
+        }
         for (int i = 0; i < 3; i++)
                 s->fds[i] = TAKE_FD(m->fds[i]);
         s->conn_fd = TAKE_FD(m->conn_fd);
+        s->process = p;
+        p->userdata = s;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -80,21 +62,16 @@ void exec_session_on_conn(struct exec_session *s)
                 s->conn_fd = safe_close(s->conn_fd);
                 return;
         }
+        if (!s->process->relay)
+                return;
         if (sscanf(buf, "signal %d", &sig) == 1 && sig > 0 && sig < 65)
-                relay_signal(s->relay, sig);
+                relay_signal(s->process->relay, sig);
         else if (!strcmp(buf, "winch"))
-                relay_resize(s->relay);
+                relay_resize(s->process->relay);
 }
 
-static void on_removed(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
+struct exec_session *exec_session_end(struct exec_session *s, int exit_code)
 {
-        (void)ud, (void)code, (void)msg, (void)resp;
-}
-
-struct exec_session *exec_session_end(struct exec_session *s, struct agent_client *agent,
-                                      const char *container_id, int exit_code)
-{
-        Hako__Agent__V1__RemoveProcessRequest req = HAKO__AGENT__V1__REMOVE_PROCESS_REQUEST__INIT;
         char buf[32];
 
         if (!s)
@@ -103,10 +80,8 @@ struct exec_session *exec_session_end(struct exec_session *s, struct agent_clien
                 snprintf(buf, sizeof(buf), "exit %d", exit_code);
                 (void)control_send(s->conn_fd, buf);
         }
-        s->relay = relay_free(s->relay);
-        req.container_id = (char *)container_id;
-        req.exec_id = s->exec_id;
-        (void)agent_call_async(agent, "RemoveProcess", &req.base, NULL, on_removed, NULL);
+        if (s->process)
+                container_remove_exec(s->process);
         safe_close(s->conn_fd);
         for (int i = 0; i < 3; i++)
                 safe_close(s->fds[i]);

@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "container.h"
 #include "control.h"
 #include "exec-session.h"
 #include "fileio.h"
 #include "hooks.h"
 #include "host-cgroup.h"
 #include "log.h"
+#include "pollset.h"
 #include "error.h"
 #include "macro.h"
 #include "oci-state.h"
@@ -39,12 +41,11 @@
 struct monitor {
         const struct monitor_config *c;
         struct sandbox *sb;
-        int ctl_fd;
-        bool started, paused, shutdown;
+        struct container *ctr;
+        int ctl_fd, signal_fd;
+        bool paused, shutdown, vm_gone, init_done;
+        long long init_done_at;
         struct host_cgroup_limits host_limits; /* as last applied (create, then updates) */
-        struct relay *init;
-        struct exec_session *execs[EXEC_SESSIONS_MAX];
-        size_t n_execs;
 };
 
 static void set_status(struct monitor *m, const char *status)
@@ -75,18 +76,14 @@ static int run_hooks(struct monitor *m, const char *kind, const char *status, ch
 
 static int do_start(struct monitor *m, char **ret_error)
 {
-        Hako__Agent__V1__StartContainerRequest req = HAKO__AGENT__V1__START_CONTAINER_REQUEST__INIT;
         _cleanup_free_ char *hook_error = NULL;
         int r;
 
-        if (m->started)
+        if (m->ctr->started)
                 return error_set(ret_error, -EEXIST, "cannot start an already running container");
-        req.container_id = (char *)m->c->id;
-        r = agent_call(&m->sb->agent, "StartContainer", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL,
-                       ret_error);
+        r = container_start(m->ctr, ret_error);
         if (r < 0)
                 return r;
-        m->started = true;
         set_status(m, "running");
         /* The spec: a failing poststart hook is a warning, the container keeps running. */
         if (run_hooks(m, "poststart", "running", &hook_error) < 0)
@@ -96,7 +93,6 @@ static int do_start(struct monitor *m, char **ret_error)
 
 static int do_kill(struct monitor *m, int sig, bool all, char **ret_error)
 {
-        Hako__Agent__V1__SignalProcessRequest req = HAKO__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
         int r;
 
         if (m->paused) {
@@ -108,21 +104,16 @@ static int do_kill(struct monitor *m, int sig, bool all, char **ret_error)
                 if (r < 0)
                         return error_set(ret_error, r, "cannot resume the VM: %s", strerror(-r));
                 m->paused = false;
-                set_status(m, m->started ? "running" : "created");
+                set_status(m, m->ctr->started ? "running" : "created");
         }
-        req.container_id = (char *)m->c->id;
-        req.exec_id = (char *)"";
-        req.signal = (uint32_t)sig;
-        req.all = all;
-        return agent_call(&m->sb->agent, "SignalProcess", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL,
-                          ret_error);
+        return container_signal(m->ctr, "", sig, all, ret_error);
 }
 
 static int do_pause(struct monitor *m, bool pause, char **ret_error)
 {
         int r;
 
-        if (pause && !m->started)
+        if (pause && !m->ctr->started)
                 return error_set(ret_error, -EINVAL, "container not running");
         if (pause == m->paused)
                 return error_set(ret_error, -EINVAL,
@@ -138,26 +129,20 @@ static int do_pause(struct monitor *m, bool pause, char **ret_error)
 
 static int do_exec(struct monitor *m, struct control_msg *msg, char **ret_error)
 {
-        int r;
+        struct exec_session *session;
 
         if (m->paused)
                 return error_set(ret_error, -EBUSY, "cannot exec in a paused container");
-        if (!m->init)
+        if (m->init_done)
                 return error_set(ret_error, -ESRCH, "cannot exec in a stopped container");
-        if (m->n_execs >= EXEC_SESSIONS_MAX)
+        if (m->ctr->n_execs >= EXEC_SESSIONS_MAX)
                 return error_set(ret_error, -EBUSY, "too many exec processes (%d) in this container",
                                  EXEC_SESSIONS_MAX);
-        r = exec_session_start(&m->sb->agent, m->c->id, msg, &m->execs[m->n_execs], ret_error);
-        if (r < 0)
-                return r;
-        m->n_execs++;
-        return 0;
+        return exec_session_start(m->ctr, msg, &session, ret_error);
 }
 
 static int do_update(struct monitor *m, const char *resources, char **ret_error)
 {
-        Hako__Agent__V1__UpdateContainerRequest req = HAKO__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
-
         if (m->paused)
                 return error_set(ret_error, -EBUSY, "container is paused");
         json_t *res = json_loads(resources, 0, NULL);
@@ -167,10 +152,7 @@ static int do_update(struct monitor *m, const char *resources, char **ret_error)
                 json_decref(res);
                 return error_set(ret_error, -EINVAL, "the resources are not a JSON object");
         }
-        req.container_id = (char *)m->c->id;
-        req.resources = (char *)resources;
-        r = agent_call(&m->sb->agent, "UpdateContainer", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL,
-                       ret_error);
+        r = container_update(m->ctr, resources, ret_error);
         /* The host side follows the CPU and pids limits; the VM keeps the size it booted with. */
         if (r >= 0 && m->c->host_cgroup) {
                 struct host_cgroup_limits l = m->host_limits;
@@ -187,31 +169,29 @@ static int do_update(struct monitor *m, const char *resources, char **ret_error)
 /* The guest cgroup's numbers, as one line of JSON for `hako events`. */
 static int do_stats(struct monitor *m, struct control_msg *msg, char **ret_error)
 {
-        Hako__Agent__V1__StatsContainerRequest req = HAKO__AGENT__V1__STATS_CONTAINER_REQUEST__INIT;
-        Hako__Agent__V1__StatsContainerResponse *st;
+        Hako__Agent__V1__StatsContainerResponse *st = NULL;
+        uint64_t io_read = 0, io_write = 0;
         struct arena arena;
-        ProtobufCMessage *resp = NULL;
         int r;
 
         if (m->paused)
                 return error_set(ret_error, -EBUSY, "container is paused");
-        r = arena_init(&arena, 4096);
+        r = arena_init(&arena, 64 * 1024);
         if (r < 0)
                 return r;
-        req.container_id = (char *)m->c->id;
-        r = agent_call(&m->sb->agent, "StatsContainer", &req.base,
-                       &hako__agent__v1__stats_container_response__descriptor, AGENT_TIMEOUT_MS, &arena,
-                       &resp, ret_error);
+        r = container_stats(m->ctr, &arena, &st, ret_error);
         if (r >= 0) {
-                st = (void *)resp;
+                for (size_t i = 0; i < st->n_io; i++) {
+                        io_read += st->io[i]->rbytes;
+                        io_write += st->io[i]->wbytes;
+                }
                 if (asprintf(&msg->answer_data,
                              "{\"cpu_usage_usec\":%" PRIu64 ",\"cpu_user_usec\":%" PRIu64
                              ",\"cpu_system_usec\":%" PRIu64 ",\"memory_current\":%" PRIu64
                              ",\"memory_max\":%" PRIu64 ",\"pids_current\":%" PRIu64 ",\"pids_max\":%" PRIu64
                              ",\"io_read_bytes\":%" PRIu64 ",\"io_write_bytes\":%" PRIu64 "}",
                              st->cpu_usage_usec, st->cpu_user_usec, st->cpu_system_usec, st->memory_current,
-                             st->memory_max, st->pids_current, st->pids_max, st->io_read_bytes,
-                             st->io_write_bytes) < 0) {
+                             st->memory_max, st->pids_current, st->pids_max, io_read, io_write) < 0) {
                         msg->answer_data = NULL;
                         r = -ENOMEM;
                 }
@@ -247,109 +227,107 @@ static int handle_request(void *userdata, struct control_msg *msg, char **ret_er
         return error_set(ret_error, -EOPNOTSUPP, "unknown request");
 }
 
-static void end_exec(struct monitor *m, size_t i, int exit_code)
+static void on_exit_of(void *userdata, struct process *p)
 {
-        exec_session_end(m->execs[i], &m->sb->agent, m->c->id, exit_code);
-        m->execs[i] = m->execs[--m->n_execs];
+        struct monitor *m = userdata;
+
+        if (p == m->ctr->init) {
+                m->init_done = true;
+                m->init_done_at = mono_ms();
+        } else
+                exec_session_end(p->userdata, p->exit_code);
+}
+
+static void on_signal(void *userdata, short revents)
+{
+        struct monitor *m = userdata;
+
+        (void)revents;
+        relay_forward_signals(m->ctr->init->relay, m->signal_fd);
+}
+
+static void on_vm_exit(void *userdata, short revents)
+{
+        (void)revents;
+        ((struct monitor *)userdata)->vm_gone = true;
+}
+
+static void on_control(void *userdata, short revents)
+{
+        struct monitor *m = userdata;
+
+        (void)revents;
+        control_serve_one(m->ctl_fd, handle_request, m);
+}
+
+static void on_exec_conn(void *userdata, short revents)
+{
+        (void)revents;
+        exec_session_on_conn(userdata);
 }
 
 /* Relays the init's stdio and every exec's until the init is done (and the execs, for a
- * moment), serving the control socket. Returns 0 with the init's exit code, -ECANCELED on
+ * moment), serving the control socket. Returns 0 once the init is done, -ECANCELED on
  * `shutdown`, -ECHILD when the VM died, or -errno. */
-static int monitor_loop(struct monitor *m, int signal_fd, int *ret_exit_code)
+static int monitor_loop(struct monitor *m)
 {
-        long long init_done_at = 0;
+        struct pollset *ps = malloc(sizeof(*ps));
         int r = 0;
 
+        if (!ps)
+                return -ENOMEM;
         for (;;) {
-                struct pollfd fds[5 + 2 * EXEC_SESSIONS_MAX];
-                int timeout = -1, code, nfds = 5;
-
-                if (m->init) {
-                        r = relay_check(m->init, &timeout, ret_exit_code);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                m->init = relay_free(m->init);
-                                init_done_at = mono_ms();
-                        }
+                pollset_reset(ps);
+                r = sandbox_reap(m->sb, ps, on_exit_of, m);
+                if (r < 0)
+                        break;
+                if (m->shutdown) {
+                        r = -ECANCELED;
+                        break;
                 }
-                for (size_t i = 0; i < m->n_execs;) {
-                        r = relay_check(m->execs[i]->relay, &timeout, &code);
-                        if (r != 0)
-                                end_exec(m, i, r > 0 ? code : EXIT_HAKO_ERROR);
-                        else
-                                i++;
+                if (m->vm_gone) {
+                        r = -ECHILD;
+                        break;
                 }
-                if (!m->init) {
-                        long long left = init_done_at + EXECS_AFTER_INIT_MS - mono_ms();
-                        if (m->n_execs == 0 || left <= 0)
-                                return 0;
-                        timeout = timeout < 0 ? (int)left : MIN(timeout, (int)left);
+                if (m->init_done) {
+                        long long left = m->init_done_at + EXECS_AFTER_INIT_MS - mono_ms();
+                        if (m->ctr->n_execs == 0 || left <= 0)
+                                break;
+                        pollset_timeout(ps, left);
                 }
-                fds[0] = (struct pollfd){.fd = m->sb->agent.fd, .events = POLLIN};
-                fds[1] = (struct pollfd){.fd = signal_fd, .events = POLLIN};
-                fds[2] = (struct pollfd){.fd = m->sb->vm->pidfd, .events = POLLIN};
-                fds[3] = (struct pollfd){.fd = m->ctl_fd, .events = POLLIN};
-                fds[4] = (struct pollfd){.fd = m->init ? relay_input_fd(m->init) : -1, .events = POLLIN};
-                for (size_t i = 0; i < m->n_execs; i++) {
-                        fds[nfds++] = (struct pollfd){.fd = m->execs[i]->conn_fd, .events = POLLIN};
-                        fds[nfds++] =
-                            (struct pollfd){.fd = relay_input_fd(m->execs[i]->relay), .events = POLLIN};
+                sandbox_poll_add(m->sb, ps);
+                (void)pollset_add(ps, m->signal_fd, POLLIN, on_signal, m);
+                (void)pollset_add(ps, m->sb->vm->pidfd, POLLIN, on_vm_exit, m);
+                (void)pollset_add(ps, m->ctl_fd, POLLIN, on_control, m);
+                for (struct process *p = m->ctr->execs; p; p = p->next) {
+                        struct exec_session *s = p->userdata;
+                        (void)pollset_add(ps, s->conn_fd, POLLIN, on_exec_conn, s);
                 }
-                r = poll(fds, (nfds_t)nfds, timeout);
-                if (r < 0 && errno != EINTR)
-                        return negative_errno();
-                if (r <= 0)
-                        continue;
-                if (fds[0].revents) {
-                        r = agent_client_dispatch(&m->sb->agent);
-                        if (r < 0)
-                                return r;
-                }
-                if (fds[1].revents)
-                        relay_forward_signals(m->init, signal_fd);
-                if (fds[2].revents)
-                        return -ECHILD;
-                /* The sessions first: serving a request below may add or end one. */
-                for (size_t i = 0, k = 5; i < m->n_execs; i++, k += 2) {
-                        if (fds[k].revents)
-                                exec_session_on_conn(m->execs[i]);
-                        if (fds[k + 1].revents)
-                                relay_on_input(m->execs[i]->relay);
-                }
-                if (m->init && fds[4].revents)
-                        relay_on_input(m->init);
-                if (fds[3].revents) {
-                        control_serve_one(m->ctl_fd, handle_request, m);
-                        if (m->shutdown)
-                                return -ECANCELED;
-                }
+                r = pollset_wait(ps);
+                if (r < 0)
+                        break;
         }
+        free(ps);
+        return r;
 }
 
 static int create_container(struct monitor *m, int tty_fd, char **ret_error)
 {
-        Hako__Agent__V1__CreateContainerRequest req = HAKO__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
-        Hako__Agent__V1__Rootfs rootfs = HAKO__AGENT__V1__ROOTFS__INIT;
-        _cleanup_free_ char *json = json_dumps(m->c->spec, JSON_COMPACT);
         struct winsize ws = {0};
 
-        if (!json)
-                return -ENOMEM;
         if (m->c->tty && tty_fd >= 0)
                 ioctl(tty_fd, TIOCGWINSZ, &ws);
-        rootfs.source = (char *)HAKO_GUEST_SHARED_DIR "/rootfs";
-        rootfs.overlay = false; /* like runc: the bundle's rootfs is the container's */
-        rootfs.readonly = m->c->rootfs_ro;
-        req.container_id = (char *)m->c->id;
-        req.oci_spec = json;
-        req.rootfs = &rootfs;
-        req.terminal = m->c->tty;
-        req.rows = ws.ws_row;
-        req.columns = ws.ws_col;
-        return agent_call(&m->sb->agent, "CreateContainer", &req.base, NULL, AGENT_TIMEOUT_MS, NULL, NULL,
-                          ret_error);
+        struct container_config cc = {
+            .id = m->c->id,
+            .spec = m->c->spec,
+            .rootfs_guest = m->c->rootfs_guest,
+            .overlay = false, /* like runc: the bundle's rootfs is the container's */
+            .readonly = m->c->rootfs_ro,
+            .tty = m->c->tty,
+            .rows = ws.ws_row,
+            .columns = ws.ws_col,
+        };
+        return container_create(m->sb, &cc, &m->ctr, ret_error);
 }
 
 static int write_record(struct monitor *m)
@@ -412,7 +390,7 @@ static int monitor_enter_netns(const struct monitor_config *c)
 
 int monitor_main(const struct monitor_config *c, int notify_fd)
 {
-        struct monitor m = {.c = c, .ctl_fd = -1, .host_limits = c->host_limits};
+        struct monitor m = {.c = c, .ctl_fd = -1, .signal_fd = -1, .host_limits = c->host_limits};
         _cleanup_free_ char *error = NULL;
         _cleanup_close_ int tty_fd = -1, sfd = -1;
         sigset_t oldmask;
@@ -467,7 +445,6 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
             .vcpus = c->vcpus,
             .memory_mib = c->memory_mib,
             .shares = c->shares,
-            .n_shares = c->n_shares,
             .boot_timeout_ms = c->boot_timeout_ms,
             .debug = c->debug,
         };
@@ -496,19 +473,14 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         }
         notify(notify_fd, 0, NULL);
 
-        struct relay_opts ro = {
-            .agent = &m.sb->agent,
-            .container_id = c->id,
-            .exec_id = "",
-            .in_fd = c->console_socket ? tty_fd : STDIN_FILENO,
-            .out_fd = c->console_socket ? tty_fd : STDOUT_FILENO,
-            .err_fd = c->console_socket ? tty_fd : STDERR_FILENO,
-            .tty = c->tty,
-            .winsize_fd = tty_fd,
-        };
-        r = relay_new(&ro, &m.init);
+        m.signal_fd = sfd;
+        r = process_relay(m.ctr->init, c->console_socket ? tty_fd : STDIN_FILENO,
+                          c->console_socket ? tty_fd : STDOUT_FILENO,
+                          c->console_socket ? tty_fd : STDERR_FILENO, tty_fd);
         if (r >= 0)
-                r = monitor_loop(&m, sfd, &exit_code);
+                r = monitor_loop(&m);
+        if (r >= 0)
+                exit_code = m.ctr->init->exit_code;
         if (r == -ECANCELED && m.shutdown)
                 /* `hako delete`: the container dies with its VM; delete removes the record once we
                  * are gone (it needs the hooks in it). */
@@ -519,9 +491,8 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         }
         /* No more requests: a late client gets "not running" instead of waiting. */
         m.ctl_fd = safe_close(m.ctl_fd);
-        m.init = relay_free(m.init);
-        while (m.n_execs > 0)
-                end_exec(&m, m.n_execs - 1, EXIT_KILLED_BY_HAKO);
+        while (m.ctr->execs)
+                exec_session_end(m.ctr->execs->userdata, EXIT_KILLED_BY_HAKO);
         char code[16];
         _cleanup_free_ char *sock = NULL;
         snprintf(code, sizeof(code), "%d", exit_code);

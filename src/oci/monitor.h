@@ -8,7 +8,7 @@
 
 #include "host-cgroup.h"
 #include "hv.h"
-#include "virtiofsd.h"
+#include "shares.h"
 
 /* The host process that stands for an OCI container's init ("monitor"): forked by `hako create`,
  * it owns the sandbox (VM, virtiofsd, the state directory's lock), creates the container in the
@@ -22,8 +22,8 @@ struct monitor_config {
         json_t *spec;  /* prepared for the guest (spec_prepare), without hooks */
         json_t *hooks; /* the bundle's hooks, run on the host; may be NULL */
         json_t *annotations;
-        const struct virtiofsd_share *shares;
-        size_t n_shares;
+        struct share_table *shares; /* the rootfs's and the volumes' */
+        const char *rootfs_guest;   /* the rootfs share's guest path */
         bool tty;
         bool rootfs_ro;
         enum hv_accel accel;

@@ -4,7 +4,7 @@
 /* Shared constants of the host <-> agent protocol. */
 
 #define HAKO_AGENT_SERVICE  "hako.agent.v1.Agent"
-#define HAKO_AGENT_PROTOCOL 2
+#define HAKO_AGENT_PROTOCOL 3
 
 /* virtio-serial port name and vsock port the agent listens on. */
 #define HAKO_AGENT_PORT_NAME  "hako.agent"
@@ -20,6 +20,10 @@
 #define HAKO_MAX_PROCESSES     256
 #define HAKO_MAX_PENDING       128
 #define HAKO_MAX_RESOURCES_LEN (64u << 10) /* UpdateContainer's JSON */
+#define HAKO_MAX_LIST_PIDS     4096
+#define HAKO_MAX_STAT_KEYS     64
+#define HAKO_MAX_IO_DEVICES    32
+#define HAKO_MAX_OOM_EVENTS    64 /* queued in the guest until the host asks */
 
 /* Guest paths. The virtio-fs share (tag HAKO_SHARED_TAG) is mounted at HAKO_GUEST_SHARED_DIR;
  * a container's bundle lives in HAKO_GUEST_CONTAINERS_DIR/<id>, its rootfs at .../<id>/rootfs. */

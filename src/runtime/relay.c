@@ -20,18 +20,29 @@
 /* Once the process is gone, output still in flight gets this long to arrive. */
 #define DRAIN_AFTER_EXIT_MS 5000
 
+/* Output the caller's fd did not take yet (a non-blocking fd whose reader is slow): the next read
+ * from the guest waits until it is written, so a reader that stops reading stops the process's
+ * output instead of making us buffer without bound. */
+struct relay_backlog {
+        uint8_t *buf;
+        size_t len, off;
+};
+
 struct relay {
         struct relay_opts o;
-        bool out_eof, err_eof, exited, in_eof, in_busy, failed;
+        bool out_eof, err_eof, exited, in_eof, in_busy, in_closing, failed;
         bool out_broken, err_broken;
         int exit_code;
         long long exited_at;
         uint8_t *in_buf;
         size_t in_len, in_off;
+        struct relay_backlog backlog[2]; /* stdout, stderr */
         int error;
 };
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* Writes what the fd takes now: 0 when all of it went, 1 with the rest in *b when the fd is
+ * full, -errno when it is broken. */
+static int write_some(int fd, const uint8_t *p, size_t n, struct relay_backlog *b)
 {
         while (n > 0) {
                 ssize_t k = write(fd, p, n);
@@ -39,9 +50,12 @@ static int write_all(int fd, const uint8_t *p, size_t n)
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
-                                struct pollfd pf = {.fd = fd, .events = POLLOUT};
-                                poll(&pf, 1, -1);
-                                continue;
+                                uint8_t *copy = malloc(n);
+                                if (!copy)
+                                        return -ENOMEM;
+                                memcpy(copy, p, n);
+                                *b = (struct relay_backlog){.buf = copy, .len = n};
+                                return 1;
                         }
                         return negative_errno();
                 }
@@ -54,30 +68,35 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 static void stream_req(struct relay *r, const char *method,
                        void (*cb)(void *, int, const char *, const ProtobufCMessage *));
 
-static void on_read(struct relay *r, bool is_err, int code, const ProtobufCMessage *resp)
+/* Returns true when the data is out (or dropped) and the next read may go. */
+static bool on_read(struct relay *r, bool is_err, int code, const ProtobufCMessage *resp)
 {
         bool *eof = is_err ? &r->err_eof : &r->out_eof;
         bool *broken = is_err ? &r->err_broken : &r->out_broken;
+        int k;
 
         if (code != TTRPC_OK) {
                 *eof = true; /* the process or container is gone */
-                return;
+                return true;
         }
         const Hako__Agent__V1__ReadStreamResponse *m = (const void *)resp;
         if (m->data.len == 0) {
                 *eof = true;
-                return;
+                return true;
         }
-        if (!*broken && write_all(is_err ? r->o.err_fd : r->o.out_fd, m->data.data, m->data.len) < 0)
+        if (*broken)
+                return true;
+        k = write_some(is_err ? r->o.err_fd : r->o.out_fd, m->data.data, m->data.len, &r->backlog[is_err]);
+        if (k < 0)
                 *broken = true; /* our reader went away: keep draining so the process is not blocked */
+        return k <= 0;
 }
 
 static void on_stdout(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
 {
         struct relay *r = ud;
         (void)msg;
-        on_read(r, false, code, resp);
-        if (!r->out_eof)
+        if (on_read(r, false, code, resp) && !r->out_eof)
                 stream_req(r, "ReadStdout", on_stdout);
 }
 
@@ -85,9 +104,29 @@ static void on_stderr(void *ud, int code, const char *msg, const ProtobufCMessag
 {
         struct relay *r = ud;
         (void)msg;
-        on_read(r, true, code, resp);
-        if (!r->err_eof)
+        if (on_read(r, true, code, resp) && !r->err_eof)
                 stream_req(r, "ReadStderr", on_stderr);
+}
+
+int relay_output_fd(const struct relay *r, bool err)
+{
+        return r->backlog[err].buf ? (err ? r->o.err_fd : r->o.out_fd) : -1;
+}
+
+void relay_on_output(struct relay *r, bool err)
+{
+        struct relay_backlog *b = &r->backlog[err], rest = {0};
+        int k;
+
+        if (!b->buf)
+                return;
+        k = write_some(err ? r->o.err_fd : r->o.out_fd, b->buf + b->off, b->len - b->off, &rest);
+        free(b->buf);
+        *b = rest;
+        if (k < 0)
+                *(err ? &r->err_broken : &r->out_broken) = true;
+        if (k <= 0 && !(err ? r->err_eof : r->out_eof))
+                stream_req(r, err ? "ReadStderr" : "ReadStdout", err ? on_stderr : on_stdout);
 }
 
 static void stream_req(struct relay *r, const char *method,
@@ -144,6 +183,8 @@ static void on_write(void *ud, int code, const char *msg, const ProtobufCMessage
                 return;
         }
         r->in_busy = false;
+        if (r->in_closing)
+                relay_on_input(r);
 }
 
 static void send_stdin(struct relay *r)
@@ -274,6 +315,8 @@ struct relay *relay_free(struct relay *r)
         if (!r)
                 return NULL;
         agent_client_forget(r->o.agent, r);
+        free(r->backlog[0].buf);
+        free(r->backlog[1].buf);
         free(r->in_buf);
         free(r);
         return NULL;
@@ -286,9 +329,13 @@ int relay_input_fd(const struct relay *r)
 
 void relay_on_input(struct relay *r)
 {
-        ssize_t n = read(r->o.in_fd, r->in_buf, STDIN_CHUNK);
+        ssize_t n;
 
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        do
+                n = read(r->o.in_fd, r->in_buf, STDIN_CHUNK);
+        while (n < 0 && errno == EINTR && r->in_closing);
+        /* Closing: what the input holds now is the last of it. */
+        if (n < 0 && (errno == EINTR || errno == EAGAIN) && !r->in_closing)
                 return;
         if (n <= 0) {
                 r->in_eof = true;
@@ -300,6 +347,15 @@ void relay_on_input(struct relay *r)
         send_stdin(r);
 }
 
+void relay_close_input(struct relay *r)
+{
+        if (r->in_eof || r->in_closing)
+                return;
+        r->in_closing = true;
+        if (!r->in_busy)
+                relay_on_input(r);
+}
+
 int relay_check(struct relay *r, int *timeout_ms, int *ret_exit_code)
 {
         if (r->failed)
@@ -309,7 +365,7 @@ int relay_check(struct relay *r, int *timeout_ms, int *ret_exit_code)
         if (!r->exited_at)
                 r->exited_at = mono_ms();
         long long left = r->exited_at + DRAIN_AFTER_EXIT_MS - mono_ms();
-        if (r->out_eof && r->err_eof)
+        if (r->out_eof && r->err_eof && !r->backlog[0].buf && !r->backlog[1].buf)
                 left = 0;
         if (left > 0) {
                 if (*timeout_ms < 0 || left < *timeout_ms)
@@ -318,51 +374,4 @@ int relay_check(struct relay *r, int *timeout_ms, int *ret_exit_code)
         }
         *ret_exit_code = r->exit_code;
         return 1;
-}
-
-int relay_run(const struct relay_opts *o, int vm_pidfd, int signal_fd, int *ret_exit_code)
-{
-        struct relay *r = NULL;
-        int k, exit_code = 0;
-
-        k = relay_new(o, &r);
-        if (k < 0)
-                return k;
-        for (;;) {
-                int timeout = -1;
-                k = relay_check(r, &timeout, &exit_code);
-                if (k != 0)
-                        break;
-                struct pollfd fds[4] = {
-                    {.fd = o->agent->fd, .events = POLLIN},
-                    {.fd = signal_fd, .events = POLLIN},
-                    {.fd = vm_pidfd, .events = POLLIN},
-                    {.fd = relay_input_fd(r), .events = POLLIN},
-                };
-                k = poll(fds, 4, timeout);
-                if (k < 0 && errno != EINTR) {
-                        k = negative_errno();
-                        break;
-                }
-                if (k <= 0)
-                        continue;
-                if (fds[0].revents) {
-                        k = agent_client_dispatch(o->agent);
-                        if (k < 0)
-                                break;
-                }
-                if (fds[1].revents)
-                        relay_forward_signals(r, signal_fd);
-                if (fds[2].revents) {
-                        k = -ECHILD;
-                        break;
-                }
-                if (fds[3].revents)
-                        relay_on_input(r);
-        }
-        relay_free(r);
-        if (k < 0)
-                return k;
-        *ret_exit_code = exit_code;
-        return 0;
 }

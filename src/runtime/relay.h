@@ -9,8 +9,7 @@
 /* Relays one guest process's stdio and signals until it exits and its output is drained:
  * stdin → WriteStdin/CloseStdin, ReadStdout/ReadStderr → the caller's fds, forwarded signals →
  * SignalProcess, resizes → TtyWinResize. Several relays can share one agent channel (the OCI
- * host process serves the container's init and its exec processes); relay_run() is the loop for
- * a single process (`hako run`). */
+ * host process serves the container's init and its exec processes, the shim a pod's). */
 struct relay_opts {
         struct agent_client *agent;
         const char *container_id;
@@ -32,6 +31,12 @@ struct relay *relay_free(struct relay *r);
 /* The fd to poll for input now, -1 when the relay does not want any (busy, EOF, exited). */
 int relay_input_fd(const struct relay *r);
 void relay_on_input(struct relay *r);
+/* Ends the process's stdin once what in_fd holds now is sent (containerd's CloseIO). */
+void relay_close_input(struct relay *r);
+/* The fd to poll for POLLOUT (err: stderr's) while output waits for a slow non-blocking fd;
+ * -1 when none waits. relay_on_output writes more of it. */
+int relay_output_fd(const struct relay *r, bool err);
+void relay_on_output(struct relay *r, bool err);
 void relay_signal(struct relay *r, int sig);
 void relay_resize(struct relay *r);
 /* Reads what signal_fd (relay_signalfd) has: SIGWINCH resizes, SIGCHLD and SIGPIPE are ours,
@@ -45,7 +50,3 @@ int relay_check(struct relay *r, int *timeout_ms, int *ret_exit_code);
 /* Blocks the signals a relay forwards (all but the synchronous and job-control ones) and returns
  * a signalfd for them; the old mask goes to *ret_old. */
 int relay_signalfd(sigset_t *ret_old);
-
-/* One process until it is done, forwarding what signal_fd delivers (SIGWINCH resizes). Returns 0
- * with the exit code, -ECHILD when the VM (vm_pidfd) died, or -errno. */
-int relay_run(const struct relay_opts *o, int vm_pidfd, int signal_fd, int *ret_exit_code);

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "assets.h"
+#include "container.h"
 #include "fileio.h"
 #include "log.h"
 #include "error.h"
 #include "macro.h"
+#include "mountns.h"
 #include "timeutil.h"
 #include "vsock.h"
 #include "state.h"
@@ -120,12 +122,20 @@ static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, co
 
         if (shares) {
                 /* The container rootfs itself comes over virtio-fs. */
-                r = virtiofsd_start(sb->state_dir, cfg->shares, cfg->n_shares, &sb->vfsd);
+                _cleanup_free_ struct virtiofsd_share *v = calloc(sb->shares.n + 1, sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                for (size_t i = 0; i < sb->shares.n; i++)
+                        v[i] = (struct virtiofsd_share){sb->shares.v[i].host, sb->shares.v[i].name,
+                                                        sb->shares.v[i].readonly};
+                r = virtiofsd_start(sb->state_dir, v, sb->shares.n, &sb->vfsd);
                 if (r < 0) {
                         error_set(ret_error, 0, "cannot start virtiofsd (%s): %s", virtiofsd_binary(),
                                   strerror(-r));
                         return r;
                 }
+                for (size_t i = 0; i < sb->shares.n; i++)
+                        sb->shares.v[i].mounted = true;
         }
 
         /* The agent channel: vsock where the host has vhost-vsock, else a virtio-serial port whose
@@ -215,7 +225,8 @@ static int template_build(const struct sandbox_config *cfg, const char *kernel, 
 {
         _cleanup_free_ char *tmp = NULL, *tmp_ram = NULL, *dir = NULL;
         _cleanup_close_ int ram = -1;
-        struct sandbox t = {.lock_fd = -1, .agent_fd = -1, .vfsd = {.pidfd = -1, .qemu_fd = -1}};
+        struct sandbox t = {
+            .lock_fd = -1, .agent_fd = -1, .vfsd = {.pidfd = -1, .qemu_fd = -1, .dir_fd = -1}};
         int r;
 
         r = template_build_paths(key, &tmp, &tmp_ram, &dir);
@@ -321,12 +332,25 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         if (!sb)
                 return -ENOMEM;
         sb->lock_fd = sb->agent_fd = -1;
-        sb->vfsd.pidfd = sb->vfsd.qemu_fd = -1;
+        sb->vfsd.pidfd = sb->vfsd.qemu_fd = sb->vfsd.dir_fd = -1;
+        if (cfg->shares) {
+                sb->shares = *cfg->shares;
+                *cfg->shares = (struct share_table){0};
+        }
         sb->t_start = mono_ms();
         sb->id = strdup(cfg->id);
         if (!sb->id) {
+                share_table_done(&sb->shares);
                 free(sb);
                 return -ENOMEM;
+        }
+        r = mountns_make_private();
+        if (r < 0) {
+                error_set(ret_error, r, "cannot make a mount namespace for the sandbox: %s", strerror(-r));
+                share_table_done(&sb->shares);
+                free(sb->id);
+                free(sb);
+                return r;
         }
         r = state_create(state_root(cfg->state_root), cfg->id, &sb->state_dir, &sb->lock_fd);
         if (r < 0) {
@@ -338,6 +362,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 else
                         error_set(ret_error, 0, "cannot create state directory under %s: %s",
                                   state_root(cfg->state_root), strerror(-r));
+                share_table_done(&sb->shares);
                 free(sb->id);
                 free(sb);
                 return r;
@@ -435,6 +460,8 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
 {
         if (!sb)
                 return;
+        while (sb->containers)
+                container_forget(sb->containers);
         sandbox_stop_vm(sb);
         if (sb->state_dir) {
                 if (keep_record) {
@@ -445,7 +472,36 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
                 }
         }
         safe_close(sb->lock_fd);
+        share_table_done(&sb->shares);
         free(sb->state_dir);
         free(sb->id);
         free(sb);
+}
+
+int sandbox_share_sync(struct sandbox *sb, char **ret_error)
+{
+        for (size_t i = 0; i < sb->shares.n; i++) {
+                struct share *s = &sb->shares.v[i];
+                struct virtiofsd_share v = {s->host, s->name, s->readonly};
+                int r;
+
+                if (s->mounted)
+                        continue;
+                r = virtiofsd_share_add(&sb->vfsd, &v);
+                if (r < 0)
+                        return error_set(ret_error, r, "cannot share %s with the guest: %s", s->host,
+                                         strerror(-r));
+                s->mounted = true;
+        }
+        return 0;
+}
+
+void sandbox_share_release(struct sandbox *sb, const char *name)
+{
+        struct share *s = share_table_find(&sb->shares, name);
+        _cleanup_free_ char *copy = strdup(name); /* name may be the entry's own */
+        bool mounted = s && s->mounted;
+
+        if (copy && share_table_put(&sb->shares, copy) && mounted)
+                (void)virtiofsd_share_remove(&sb->vfsd, copy);
 }

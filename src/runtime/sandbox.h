@@ -6,6 +6,7 @@
 
 #include "agent-client.h"
 #include "hv.h"
+#include "shares.h"
 #include "virtiofsd.h"
 
 /* A sandbox is one VM: its state directory, virtiofsd, the hypervisor process and the agent
@@ -19,27 +20,37 @@ struct sandbox_config {
         enum hv_accel accel;
         uint32_t vcpus;
         uint64_t memory_mib;
-        const struct virtiofsd_share *shares;
-        size_t n_shares;
+        struct share_table *shares; /* what the guest sees first; taken over by the sandbox */
         int boot_timeout_ms;
         bool debug;
 };
+
+struct container;
 
 struct sandbox {
         char *id;
         char *state_dir;
         int lock_fd;
         struct virtiofsd vfsd;
+        struct share_table shares;
         struct hv_vm *vm;
         int agent_fd;
         struct agent_client agent;
         bool agent_ready;
-        bool restored; /* the VM is a restored template, not a cold boot */
+        int agent_error;              /* the channel broke (-errno): the guest is lost */
+        struct container *containers; /* container.c */
+        bool restored;                /* the VM is a restored template, not a cold boot */
         /* CLOCK_MONOTONIC ms, for the timing breakdown */
         long long t_start, t_vm_spawned, t_agent_ready, t_sandbox_ready;
 };
 
+/* The calling process moves into a private mount namespace (mountns_make_private), where the
+ * shares are mounted. */
 int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char **ret_error);
+/* Mounts the shares added to sb->shares since (share_table_get) for the guest. */
+int sandbox_share_sync(struct sandbox *sb, char **ret_error);
+/* Drops a reference to a share; the last one takes it away from the guest. */
+void sandbox_share_release(struct sandbox *sb, const char *name);
 /* Ends the VM and virtiofsd. keep_record: leave the state directory with its status and logs
  * (a container run without --rm); otherwise remove it. Always safe to call. */
 void sandbox_destroy(struct sandbox *sb, bool keep_record);

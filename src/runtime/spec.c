@@ -10,6 +10,7 @@
 #include "agent-protocol.h"
 #include "error.h"
 #include "macro.h"
+#include "strv.h"
 
 #define SPEC_MAX_BYTES (1u << 20)
 
@@ -174,37 +175,6 @@ int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bo
         return 0;
 }
 
-static int add_share(struct spec_share **shares, size_t *n, const char *host, bool ro, char **ret_name)
-{
-        struct spec_share *s = realloc(*shares, (*n + 1) * sizeof(**shares));
-        if (!s)
-                return -ENOMEM;
-        *shares = s;
-        s = &s[*n];
-        /* vol/N/<the source's name>: inside the container the mount's root then ends in the
-         * source's name, as with runc's bind mounts (tools match mounts by it). */
-        const char *base = strrchr(host, '/');
-        base = base && base[1] ? base + 1 : "root";
-        s->host = strdup(host);
-        if (!s->host || asprintf(&s->name, "vol/%zu/%.64s", *n, base) < 0) {
-                free(s->host);
-                return -ENOMEM;
-        }
-        s->readonly = ro;
-        *ret_name = s->name;
-        (*n)++;
-        return 0;
-}
-
-void spec_shares_free(struct spec_share *shares, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                free(shares[i].host);
-                free(shares[i].name);
-        }
-        free(shares);
-}
-
 static bool mount_is_bind(json_t *m)
 {
         const char *type = json_string_value(json_object_get(m, "type"));
@@ -253,8 +223,40 @@ void spec_env_set(json_t *env, const char *kv)
         json_array_append_new(env, json_string(kv));
 }
 
+/* The share of host, its guest path in *ret_guest, its name noted in used (if any). */
+static int use_share(struct share_table *shares, const char *host, bool ro, struct strv *used,
+                     char ret_guest[static 512])
+{
+        const char *name;
+        int r = share_table_get(shares, host, ro, &name);
+
+        if (r < 0)
+                return r;
+        if (used) {
+                strv_push(used, name);
+                if (strv_status(used) < 0) {
+                        share_table_put(shares, name);
+                        return -ENOMEM;
+                }
+        }
+        snprintf(ret_guest, 512, HAKO_GUEST_SHARED_DIR "/%s", name);
+        return 0;
+}
+
+int spec_share_rootfs(struct share_table *shares, const char *host, bool ro, struct strv *used,
+                      char **ret_guest)
+{
+        char guest[512];
+        int r = use_share(shares, host, ro, used, guest);
+
+        if (r < 0)
+                return r;
+        *ret_guest = strdup(guest);
+        return *ret_guest ? 0 : -ENOMEM;
+}
+
 int spec_prepare(json_t *spec, const char *container_id, const struct container_opts *o,
-                 struct spec_share **shares, size_t *n_shares, char **ret_error)
+                 struct share_table *shares, struct strv *used, char **ret_error)
 {
         json_t *process = json_object_get(spec, "process");
         json_t *linux_ = json_object_get(spec, "linux");
@@ -324,26 +326,25 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
                         continue;
                 const char *src = json_string_value(json_object_get(m, "source"));
                 struct stat st;
-                char *name;
+                char guest[512];
                 if (!src || src[0] != '/')
                         return error_set(ret_error, -EINVAL,
                                          "bind mount source '%s' must be an absolute path", src ? src : "");
                 if (stat(src, &st) < 0)
                         return error_set(ret_error, -ENOENT, "bind mount source %s does not exist", src);
-                r = add_share(shares, n_shares, src, mount_is_ro(m), &name);
+                r = use_share(shares, src, mount_is_ro(m), used, guest);
                 if (r < 0)
-                        return r;
-                char guest[256];
-                snprintf(guest, sizeof(guest), HAKO_GUEST_SHARED_DIR "/%s", name);
+                        return error_set(ret_error, r, "cannot share %s with the guest: %s", src,
+                                         strerror(-r));
                 json_object_set_new(m, "source", json_string(guest));
         }
         for (size_t v = 0; v < o->n_volumes; v++) {
                 const struct volume *vol = &o->volumes[v];
-                char *name, guest[256];
-                r = add_share(shares, n_shares, vol->host, vol->readonly, &name);
+                char guest[512];
+                r = use_share(shares, vol->host, vol->readonly, used, guest);
                 if (r < 0)
-                        return r;
-                snprintf(guest, sizeof(guest), HAKO_GUEST_SHARED_DIR "/%s", name);
+                        return error_set(ret_error, r, "cannot share %s with the guest: %s", vol->host,
+                                         strerror(-r));
                 json_array_append_new(
                     mounts, mount_new(vol->container, "bind", guest,
                                       (const char *[]){"rbind", vol->readonly ? "ro" : "rw", NULL}));

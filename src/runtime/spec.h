@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shares.h"
+#include "strv.h"
+
 /* Building and adjusting OCI runtime configs (config.json) for the guest: the host decides every
  * guest path, so the agent writes the spec verbatim. */
 
@@ -31,13 +34,6 @@ struct container_opts {
         const char *hostname;
 };
 
-/* A guest-side share the sandbox must provide (host path → shared dir name). */
-struct spec_share {
-        char *host;
-        char *name;
-        bool readonly;
-};
-
 #define SPEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The config a Docker user would expect for an image without one. */
@@ -46,10 +42,13 @@ json_t *spec_default(void);
 int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bool *ret_rootfs_ro,
                      char **ret_error);
 /* Applies CLI options, points root.path at the guest rootfs, and turns every host bind mount
- * (volumes, bundle binds) into a share under vol/N. Shares are appended to *shares. */
+ * (volumes, bundle binds) into a share of the table (its name added to used, when given), the
+ * mount's source into its guest path. */
 int spec_prepare(json_t *spec, const char *container_id, const struct container_opts *o,
-                 struct spec_share **shares, size_t *n_shares, char **ret_error);
-void spec_shares_free(struct spec_share *shares, size_t n);
+                 struct share_table *shares, struct strv *used, char **ret_error);
+/* The share of a container's rootfs: its guest path in *ret_guest (malloc'd). */
+int spec_share_rootfs(struct share_table *shares, const char *host, bool ro, struct strv *used,
+                      char **ret_guest);
 /* Sets K=V in a process's env array, replacing an earlier K. */
 void spec_env_set(json_t *env, const char *kv);
 /* Checks for what a VM cannot honour (joining host namespaces); a clear error instead. */

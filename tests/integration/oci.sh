@@ -207,6 +207,40 @@ runh create --bundle "$b_nocmd" c-nocmd
 check "create: a missing command fails at create (one line)" "1 1" "$rc $(grep -c . <<<"$err")"
 check "create failure: no state, no process" " " "$(ls -A "$root") $(ours)"
 
+# --- a rootfs without the mount points (CRI's pause image: one static binary, read-only root,
+# /etc files bind-mounted): made in the rootfs before it is shared, as runc does ----------------
+mkdir -p "$work/pause/rootfs" && cp "$rootfs/bin/busybox" "$work/pause/rootfs/busybox"
+echo "10.0.0.1 pod" >"$work/pause-hosts"
+(cd "$work/pause" && crun spec) && python3 - "$work/pause/config.json" "$work/pause-hosts" <<'PY'
+import json, sys
+path, hosts = sys.argv[1:]
+c = json.load(open(path))
+c["root"] = {"path": "rootfs", "readonly": True}
+c["process"]["args"] = ["/busybox", "sh", "-c", "cat /etc/hosts; ls -d /proc/1 /sys/kernel /dev/null"]
+c["process"]["terminal"] = False
+c["mounts"].append({"destination": "/etc/hosts", "type": "bind", "source": hosts, "options": ["rbind", "ro"]})
+json.dump(c, open(path, "w"), indent=2)
+PY
+runh run --bundle "$work/pause" pz
+check "read-only rootfs without /proc /dev /sys /etc: runs, binds land" \
+  "0 10.0.0.1 pod /dev/null /proc/1 /sys/kernel" "$rc $(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
+check "...the mount points stay in the rootfs, as with runc" "dev etc proc sys hosts" \
+  "$(cd "$work/pause/rootfs" && ls -d dev etc proc sys | tr '\n' ' ')$(ls "$work/pause/rootfs/etc")"
+rm -rf "$work/pause/rootfs/"{dev,etc,proc,sys}
+python3 - "$work/pause/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["root"]["readonly"] = False
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+runh run --bundle "$work/pause" pw
+check "writable rootfs without /dev: runs" 0 "$rc"
+mkdir -p "$work/evil/rootfs" && cp "$rootfs/bin/busybox" "$work/evil/rootfs/busybox" && ln -s /tmp "$work/evil/rootfs/etc"
+cp "$work/pause/config.json" "$work/evil/config.json"
+runh run --bundle "$work/evil" pe
+check "a symlink in the rootfs is followed inside it, never out to the host" "0 yes no" \
+  "$rc $([ -f "$work/evil/rootfs/tmp/hosts" ] && echo yes || echo no) $([ -e /tmp/hosts ] && echo yes || echo no)"
+
 # --- hako run --bundle (OCI run) and the Docker-like run still being there -------------------
 runh run --bundle "$b_life" r1
 check "run --bundle: exit code, stdout, stderr" "7 to-out to-err" "$rc $out $err"
