@@ -8,6 +8,7 @@ pkgs=(
   dpkg-dev libseccomp-dev libcap-dev libyajl-dev
   linux-source-6.1 bc bison flex libelf-dev xz-utils python3 util-linux procps
   docker.io podman containerd runc
+  golang-github-containerd-containerd-dev golang-gogoprotobuf-dev golang-github-containerd-cgroups-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

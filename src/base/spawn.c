@@ -81,7 +81,10 @@ static void child(const struct spawn_opts *o, pid_t parent, int errfd)
                         child_fail(errfd, r);
         if (o->pre_exec && (r = o->pre_exec(o->userdata)) < 0)
                 child_fail(errfd, r);
-        execvp(o->argv[0], (char *const *)o->argv);
+        if (o->envp)
+                execvpe(o->argv[0], (char *const *)o->argv, (char *const *)o->envp);
+        else
+                execvp(o->argv[0], (char *const *)o->argv);
         child_fail(errfd, negative_errno());
 }
 

@@ -12,6 +12,8 @@ struct spawn_opts {
         int n_pass_fds;
         int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null */
         int new_session;
+        /* The child's whole environment; NULL: ours. */
+        const char *const *envp;
         /* runs in the child before exec (after fd setup); returns < 0 to fail the spawn. */
         int (*pre_exec)(void *userdata);
         void *userdata;

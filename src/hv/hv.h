@@ -24,6 +24,7 @@ struct hv_caps {
 };
 
 struct hv_config {
+        const char *binary; /* NULL: the backend's default ($HAKO_QEMU, qemu-system-x86_64) */
         const char *id;
         const char *state_dir; /* backend files (console log) go here */
         const char *kernel;

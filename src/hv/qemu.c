@@ -197,7 +197,7 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
         qmp_init(&q->qmp, q->qmp_fd);
 
         a = &q->argv;
-        strv_push(a, qemu_binary());
+        strv_push(a, cfg->binary && *cfg->binary ? cfg->binary : qemu_binary());
         strv_pushf(a, "-name");
         strv_pushf(a, "hako-%s", cfg->id);
         strv_push(a, "-M");

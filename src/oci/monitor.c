@@ -22,6 +22,7 @@
 #include "hooks.h"
 #include "host-cgroup.h"
 #include "log.h"
+#include "netns.h"
 #include "pollset.h"
 #include "error.h"
 #include "macro.h"
@@ -373,21 +374,6 @@ static void notify(int fd, int r, const char *error)
         safe_close(fd);
 }
 
-static int monitor_enter_netns(const struct monitor_config *c)
-{
-        _cleanup_close_ int fd = -1;
-
-        if (c->netns_path) {
-                fd = open(c->netns_path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return negative_errno();
-                return setns(fd, CLONE_NEWNET) < 0 ? negative_errno() : 0;
-        }
-        if (c->new_netns && unshare(CLONE_NEWNET) < 0)
-                return negative_errno();
-        return 0;
-}
-
 int monitor_main(const struct monitor_config *c, int notify_fd)
 {
         struct monitor m = {.c = c, .ctl_fd = -1, .signal_fd = -1, .host_limits = c->host_limits};
@@ -397,10 +383,8 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         int r, exit_code = EXIT_HAKO_ERROR;
 
         setsid();
-        /* The container's network namespace belongs to its host side, as with runc, so that the
-         * caller's network setup (docker's libnetwork-setkey hook, CNI, podman's netns) acts on
-         * it and never on the host's. The VM's own network is the guest's. */
-        r = monitor_enter_netns(c);
+        /* The VM's own network is the guest's; the namespace is its host side (netns.h). */
+        r = netns_enter(c->netns_path, c->new_netns);
         if (r < 0) {
                 error_set(&error, r, "cannot enter the container's network namespace%s%s: %s",
                           c->netns_path ? " " : "", c->netns_path ?: "", strerror(-r));

@@ -111,11 +111,26 @@ static void sandbox_stop_vm(struct sandbox *sb)
         sb->agent_fd = safe_close(sb->agent_fd);
 }
 
+/* What the guest's command line gets beyond the backend's own: the configured parameters, and
+ * the agent's debug switch. NULL: nothing. */
+static char *sandbox_cmdline(const struct sandbox_config *cfg)
+{
+        char *s = NULL;
+        const char *params = cfg->kernel_params && *cfg->kernel_params ? cfg->kernel_params : NULL;
+
+        if (!params && !cfg->debug)
+                return NULL;
+        if (asprintf(&s, "%s%s%s", params ? params : "", params && cfg->debug ? " " : "",
+                     cfg->debug ? "hako.debug=1" : "") < 0)
+                return NULL;
+        return s;
+}
+
 /* Starts virtiofsd (unless building a template) and the VM, and waits for the agent's answer. */
 static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, const char *kernel,
                         const char *initrd, enum boot_mode mode, int restore_fd, int ram_fd, char **ret_error)
 {
-        _cleanup_free_ char *console = NULL;
+        _cleanup_free_ char *console = NULL, *cmdline = NULL;
         const struct hv_ops *ops = hv_find(cfg->hypervisor);
         bool shares = mode != BOOT_TEMPLATE_BUILD;
         int sp[2] = {-1, -1}, r;
@@ -153,12 +168,14 @@ static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, co
                 safe_close(sp[1]);
                 return -ENOMEM;
         }
+        cmdline = sandbox_cmdline(cfg);
         struct hv_config hc = {
+            .binary = cfg->binary,
             .id = cfg->id,
             .state_dir = sb->state_dir,
             .kernel = kernel,
             .initrd = initrd,
-            .cmdline_extra = cfg->debug ? "hako.debug=1" : NULL,
+            .cmdline_extra = cmdline,
             .machine = mode == BOOT_COLD ? cfg->machine : "pc",
             .accel = cfg->accel,
             .vcpus = cfg->vcpus,
@@ -272,11 +289,13 @@ static int template_for(const struct sandbox_config *cfg, const char *kernel, co
         char reason[160];
         int r;
 
-        if (!template_enabled() || cfg->machine || cfg->debug || use_vsock())
+        if (!template_enabled() || cfg->no_templates || cfg->machine || cfg->debug || use_vsock())
                 return -EOPNOTSUPP;
         struct template_shape shape = {
+            .qemu = cfg->binary,
             .kernel = kernel,
             .initrd = initrd,
+            .cmdline = cfg->kernel_params && *cfg->kernel_params ? cfg->kernel_params : NULL,
             .vcpus = cfg->vcpus,
             .memory_mib = cfg->memory_mib,
             .kvm = cfg->accel == HV_ACCEL_KVM ||
@@ -324,9 +343,23 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 error_set(ret_error, 0, "unknown hypervisor '%s'", cfg->hypervisor);
                 return -EINVAL;
         }
-        r = assets_find(&kernel, &initrd, ret_error);
-        if (r < 0)
-                return r;
+        if (cfg->kernel && cfg->initrd) {
+                kernel = strdup(cfg->kernel);
+                initrd = strdup(cfg->initrd);
+                if (!kernel || !initrd)
+                        return -ENOMEM;
+        } else {
+                r = assets_find(&kernel, &initrd, ret_error);
+                if (r < 0)
+                        return r;
+                if (cfg->kernel || cfg->initrd) {
+                        char **which = cfg->kernel ? &kernel : &initrd;
+                        free(*which);
+                        *which = strdup(cfg->kernel ? cfg->kernel : cfg->initrd);
+                        if (!*which)
+                                return -ENOMEM;
+                }
+        }
 
         sb = calloc(1, sizeof(*sb));
         if (!sb)
@@ -338,6 +371,8 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 *cfg->shares = (struct share_table){0};
         }
         sb->t_start = mono_ms();
+        sb->vcpus = cfg->vcpus;
+        sb->memory_mib = cfg->memory_mib;
         sb->id = strdup(cfg->id);
         if (!sb->id) {
                 share_table_done(&sb->shares);

@@ -16,7 +16,12 @@ struct sandbox_config {
         const char *id;
         const char *state_root;
         const char *hypervisor; /* hv backend name; NULL: default */
+        const char *binary;     /* the hypervisor program; NULL: the backend's default */
         const char *machine;    /* NULL: microvm */
+        const char *kernel;     /* NULL: the installed guest image (assets_find) */
+        const char *initrd;
+        const char *kernel_params; /* added to the guest's command line */
+        bool no_templates;         /* boot every VM (templates are also off with HAKO_TEMPLATE=0) */
         enum hv_accel accel;
         uint32_t vcpus;
         uint64_t memory_mib;
@@ -40,6 +45,8 @@ struct sandbox {
         int agent_error;              /* the channel broke (-errno): the guest is lost */
         struct container *containers; /* container.c */
         bool restored;                /* the VM is a restored template, not a cold boot */
+        uint32_t vcpus;
+        uint64_t memory_mib;
         /* CLOCK_MONOTONIC ms, for the timing breakdown */
         long long t_start, t_vm_spawned, t_agent_ready, t_sandbox_ready;
 };

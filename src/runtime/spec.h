@@ -32,13 +32,17 @@ struct container_opts {
         uint32_t cpus_milli;   /* 0: no limit */
         uint64_t memory_bytes; /* 0: no limit */
         const char *hostname;
+        /* The namespace paths are the guest's already (a pod's containers join its sandbox's):
+         * not refused as host namespaces a VM cannot join. */
+        bool guest_namespace_paths;
 };
 
 #define SPEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The config a Docker user would expect for an image without one. */
 json_t *spec_default(void);
-/* Loads and checks a bundle's config.json; *ret_rootfs gets the absolute host rootfs path. */
+/* Loads a bundle's config.json; *ret_rootfs gets the absolute host rootfs path. What a VM cannot
+ * honour is refused by spec_prepare. */
 int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bool *ret_rootfs_ro,
                      char **ret_error);
 /* Applies CLI options, points root.path at the guest rootfs, and turns every host bind mount

@@ -64,11 +64,12 @@ static int hash_file_identity(uint64_t *h, const char *path)
 }
 
 /* The QEMU binary that will run (HAKO_QEMU or qemu-system-x86_64 on PATH). */
-static int find_qemu(char *ret, size_t size)
+static int find_qemu(const char *b, char *ret, size_t size)
 {
-        const char *b = getenv("HAKO_QEMU");
         const char *path = getenv("PATH");
 
+        if (!b)
+                b = getenv("HAKO_QEMU");
         if (!b || !*b)
                 b = "qemu-system-x86_64";
         if (strchr(b, '/')) {
@@ -94,13 +95,15 @@ int template_key(const struct template_shape *s, char ret_key[TEMPLATE_KEY_LEN +
         const char *cpu = getenv("HAKO_QEMU_CPU");
         int r;
 
-        r = find_qemu(qemu, sizeof(qemu));
+        r = find_qemu(s->qemu, qemu, sizeof(qemu));
         if (r < 0)
                 return r;
         int n = snprintf(buf, sizeof(buf), "hako %s proto %d vcpus %u mem %llu %s cpu %s;", HAKO_VERSION,
                          HAKO_AGENT_PROTOCOL, s->vcpus, (unsigned long long)s->memory_mib,
                          s->kvm ? "kvm" : "tcg", cpu ? cpu : "");
         fnv1a(&h, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
+        if (s->cmdline)
+                fnv1a(&h, s->cmdline, strlen(s->cmdline) + 1);
         if ((r = hash_file_identity(&h, qemu)) < 0 || (r = hash_file_identity(&h, s->kernel)) < 0 ||
             (r = hash_file_identity(&h, s->initrd)) < 0)
                 return r;

@@ -11,8 +11,10 @@
  * accelerator. Files live in $HAKO_CACHE/templates (default /var/cache/hako/templates). */
 
 struct template_shape {
+        const char *qemu; /* NULL: HAKO_QEMU or qemu-system-x86_64 on PATH */
         const char *kernel;
         const char *initrd;
+        const char *cmdline; /* kernel parameters added; NULL: none */
         uint32_t vcpus;
         uint64_t memory_mib;
         bool kvm;

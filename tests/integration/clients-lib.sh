@@ -56,3 +56,81 @@ busybox_image_archive() { # hako-binary out.tar name:tag
   [ -d "$rootfs" ] || "$1" --root "$(dirname "$2")/hako-img-root" run --rm busybox true >/dev/null 2>&1
   python3 "$(dirname "${BASH_SOURCE[0]}")/mkimage.py" "$rootfs" "$3" "$2"
 }
+
+# A private containerd with its CRI plugin, the shim as runtime "hako" (io.containerd.hako.v2,
+# the default) and runc.v2 as "runc", for the pod tests and benchmarks: root, state, socket and
+# the shim's state under $1. The shim comes from a wrapper on containerd's PATH that gives it the
+# guest image of the caller's environment; $3 is the hako flavour's configuration file.
+# cri_start WORK SHIM_BINARY [CONFIG]   then cri ARGS... (crictl) and c ARGS... (ctr -n k8s.io).
+cri_start() {
+  local work=$1 shim=$2 config=${3:-}
+  CRI_WORK=$work
+  mkdir -p "$work/bin" "$work/cni" "$work/logs"
+  cat >"$work/bin/containerd-shim-hako-v2" <<SH
+#!/bin/sh
+export HAKO_KERNEL='$HAKO_KERNEL' HAKO_INITRD='$HAKO_INITRD' HAKO_BOOT_TIMEOUT='${HAKO_BOOT_TIMEOUT:-60}'
+export HAKO_ROOT='$work/hako' HAKO_CONFIG='$config'
+exec '$shim' "\$@"
+SH
+  chmod +x "$work/bin/containerd-shim-hako-v2"
+  cat >"$work/config.toml" <<TOML
+version = 2
+root = "$work/root"
+state = "$work/state"
+[grpc]
+  address = "$work/c.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  # Root here lacks CAP_SYS_RESOURCE: a sandbox's oom_score_adj of -998 cannot be set.
+  restrict_oom_score_adj = true
+  sandbox_image = "docker.io/hako-test/pause:1"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    conf_dir = "$work/cni"
+    bin_dir = "/usr/lib/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "hako"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hako]
+      runtime_type = "io.containerd.hako.v2"
+      pod_annotations = ["org.hako.*"]
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+TOML
+  cat >>"$work/config.toml" <<<"${CRI_EXTRA_CONFIG:-}"
+  PATH="$work/bin:$PATH" containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
+  echo $! >"$work/containerd.pid"
+  for _ in $(seq 100); do cri version >/dev/null 2>&1 && break; sleep 0.2; done
+  cri version >/dev/null 2>&1
+}
+cri() { "$CRICTL" --runtime-endpoint "unix://$CRI_WORK/c.sock" --image-endpoint "unix://$CRI_WORK/c.sock" --timeout 120s "$@"; }
+c() { ctr --address "$CRI_WORK/c.sock" -n k8s.io "$@"; }
+cri_stop() {
+  local pid
+  cri rmp -f -a >/dev/null 2>&1
+  pid=$(cat "$CRI_WORK/containerd.pid" 2>/dev/null)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  reap_under "$CRI_WORK"
+}
+# The pause image (a static binary that waits for a signal) and the busybox image, imported.
+cri_images() { # work hako-binary
+  mkdir -p "$1/pauseroot"
+  printf '#include <signal.h>\n#include <unistd.h>\nstatic void done(int s) { (void)s; _exit(0); }\nint main(void) { signal(SIGTERM, done); signal(SIGINT, done); for (;;) pause(); }\n' >"$1/pause.c"
+  gcc -static -O2 -o "$1/pauseroot/pause" "$1/pause.c" &&
+    python3 "$(dirname "${BASH_SOURCE[0]}")/mkimage.py" "$1/pauseroot" hako-test/pause:1 "$1/pause.tar" /pause &&
+    c images import "$1/pause.tar" >/dev/null &&
+    busybox_image_archive "$2" "$1/busybox.tar" hako-test/busybox:latest &&
+    c images import "$1/busybox.tar" >/dev/null
+}
+# crictl: $CRICTL, else on PATH, else the workplace's shared tools (beside the checkout, or in
+# /work/shared for a clone elsewhere). Debian does not package it.
+find_crictl() {
+  local here
+  here=$(dirname "${BASH_SOURCE[0]}")
+  if [ -n "${CRICTL:-}" ] && [ -x "$CRICTL" ]; then echo "$CRICTL"
+  elif command -v crictl >/dev/null; then command -v crictl
+  elif [ -x "$here/../../../shared/tools/crictl-path" ]; then "$here/../../../shared/tools/crictl-path"
+  elif [ -x /work/shared/tools/crictl-path ]; then /work/shared/tools/crictl-path
+  else return 1; fi
+}

@@ -2,7 +2,7 @@
 """Builds an image archive in the `docker save` format (which `docker load`, `podman load` and
 `ctr images import` all read) from a root filesystem directory, without any network.
 
-usage: mkimage.py ROOTFS NAME:TAG OUT.tar"""
+usage: mkimage.py ROOTFS NAME:TAG OUT.tar [ENTRYPOINT...]"""
 import hashlib
 import io
 import json
@@ -20,6 +20,7 @@ def add_bytes(tar, name, data):
 
 def main():
     rootfs, ref, out = sys.argv[1:4]
+    entrypoint = sys.argv[4:]
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as t:
         for entry in sorted(os.listdir(rootfs)):
@@ -32,7 +33,7 @@ def main():
         "created": "1970-01-01T00:00:00Z",
         "config": {
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "Cmd": ["sh"],
+            **({"Entrypoint": entrypoint} if entrypoint else {"Cmd": ["sh"]}),
         },
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
         "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "hako tests: mkimage.py"}],

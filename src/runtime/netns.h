@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+
+/* The container's network namespace belongs to its host side, as with runc, so that the
+ * caller's network setup (docker's libnetwork-setkey hook, CNI, podman's netns) acts on it and
+ * never on the host's: the process that owns the VM joins the namespace at path, or makes a new
+ * one with new_ns, before it starts QEMU and virtiofsd (they inherit it). */
+int netns_enter(const char *path, bool new_ns);
