@@ -47,14 +47,14 @@ static const struct {
     {"sync", false, MS_SYNCHRONOUS},
 };
 
-static int mount_one(const Containerd__Types__Mount *m, const char *target, char **ret_error)
+int shim_mount_options(char *const *options, size_t n, unsigned long *ret_flags, char *data, size_t size)
 {
-        char data[MOUNT_DATA_MAX + 1] = "";
         unsigned long f = 0;
         size_t len = 0;
 
-        for (size_t i = 0; i < m->n_options; i++) {
-                const char *o = m->options[i];
+        data[0] = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *o = options[i];
                 bool known = false;
                 for (size_t k = 0; k < ELEMENTSOF(flags); k++)
                         if (!strcmp(o, flags[k].name)) {
@@ -64,15 +64,27 @@ static int mount_one(const Containerd__Types__Mount *m, const char *target, char
                         }
                 if (known)
                         continue;
-                size_t n = strlen(o);
-                if (len + n + 1 > MOUNT_DATA_MAX)
-                        return error_set(ret_error, -E2BIG, "rootfs mount options are longer than %d bytes",
-                                         MOUNT_DATA_MAX);
+                size_t k = strlen(o);
+                if (len + k + 2 > size)
+                        return -E2BIG;
                 if (len)
                         data[len++] = ',';
-                memcpy(data + len, o, n + 1);
-                len += n;
+                memcpy(data + len, o, k + 1);
+                len += k;
         }
+        *ret_flags = f;
+        return 0;
+}
+
+static int mount_one(const Containerd__Types__Mount *m, const char *target, char **ret_error)
+{
+        char data[MOUNT_DATA_MAX + 1];
+        unsigned long f;
+        int r;
+
+        r = shim_mount_options(m->options, m->n_options, &f, data, sizeof(data));
+        if (r < 0)
+                return error_set(ret_error, r, "rootfs mount options are longer than %d bytes", MOUNT_DATA_MAX);
         const char *type = m->type && *m->type ? m->type : NULL;
         if (type && !strcmp(type, "bind"))
                 f |= MS_BIND;
@@ -82,7 +94,7 @@ static int mount_one(const Containerd__Types__Mount *m, const char *target, char
                                  type ? type : "-", m->source ? m->source : "", strerror(errno));
         /* A bind mount takes its read-only flag on a remount. */
         if (bind && (f & MS_RDONLY) && mount(NULL, target, NULL, MS_REMOUNT | (f & ~MS_REC), NULL) < 0) {
-                int r = negative_errno();
+                r = negative_errno();
                 (void)umount2(target, MNT_DETACH);
                 return error_set(ret_error, r, "cannot make the rootfs read-only: %s", strerror(-r));
         }

@@ -178,6 +178,33 @@ cri rmp -f "$p3" >/dev/null 2>&1
 check "after the failures the first pod still runs" "CONTAINER_RUNNING served" \
   "$(field "$web" state) $(cri exec "$web" cat /tmp/index.html 2>&1)"
 
+# --- ctr run with the shim (no CRI): a container is a pod of its own ----------------------------
+rund() { out=$(c "$@" 2>"$work/err" </dev/null); rc=$?; err=$(cat "$work/err"); }
+HR=(--runtime io.containerd.hako.v2)
+rund run --rm "${HR[@]}" "$img" r1 sh -c 'echo out; echo err >&2; exit 3'
+check "ctr run: exit status, stdout and stderr apart" "3 out err" "$rc $out $err"
+out=$(timeout 60 python3 "$here/pty-run.py" 24 80 ctr --address "$work/c.sock" -n k8s.io run --rm -t "${HR[@]}" "$img" r2 \
+  sh -c 'tty; stty size' | tr -d '\r')
+check "ctr run -t: a terminal" "/dev/pts/0 24 80" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
+rund run -d "${HR[@]}" "$img" r3 sh -c 'trap "exit 6" TERM; echo ready >/tmp/ready; while :; do sleep 0.1; done'
+for _ in $(seq 300); do c task exec --exec-id probe r3 cat /tmp/ready 2>/dev/null | grep -q ready && break; sleep 0.2; done
+rund task exec --exec-id e1 r3 sh -c 'echo in-exec; exit 4'
+check "ctr task exec: output and exit status" "4 in-exec" "$rc $out"
+rund task ps r3
+check "ctr task ps: the guest's processes" yes "$([ "$(tail -n +2 <<<"$out" | grep -c .)" -ge 2 ] && echo yes || echo "$out")"
+rund task metrics r3
+check "ctr task metrics: cgroup v2 numbers from the guest" "0 yes" "$rc $(grep -q 'memory.usage_in_bytes\|memory.usage' <<<"$out" && echo yes || echo "$out")"
+rund task pause r3
+check "ctr task pause: the container is frozen, the VM is not" "0 PAUSED" "$rc $(c task ls | awk '$1 == "r3" {print $3}')"
+rund task resume r3
+check "ctr task resume" "0 RUNNING" "$rc $(c task ls | awk '$1 == "r3" {print $3}')"
+rund task kill -s SIGTERM r3
+for _ in $(seq 100); do [ "$(c task ls | awk '$1 == "r3" {print $3}')" == STOPPED ] && break; sleep 0.1; done
+check "ctr task kill: the exit status is the container's" "STOPPED" "$(c task ls | awk '$1 == "r3" {print $3}')"
+rund task rm r3
+rund containers rm r3
+check "ctr task rm: gone" "" "$(c task ls -q | grep '^r3$')"
+
 # --- and it all goes away --------------------------------------------------------------------------
 cri stopp "$p1" >/dev/null 2>&1
 cri rmp "$p1" >/dev/null 2>&1
