@@ -136,6 +136,8 @@ void agent_oom_check(struct agent_container *c);
 /* sandbox.c */
 int agent_sandbox_rescan_pci(void);
 int agent_sandbox_add_entropy(const uint8_t *data, size_t len);
+/* Onlines hot-added CPUs and memory; what the guest has now. */
+int agent_sandbox_online(uint32_t *ret_cpus, uint64_t *ret_memory_mib);
 int agent_sandbox_mount_storage(const char *driver, const char *source, const char *mount_point,
                                 char **options, size_t n_options);
 

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/random.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,5 +117,47 @@ int agent_sandbox_add_entropy(const uint8_t *data, size_t len)
                 return negative_errno();
         if (ioctl(fd, RNDRESEEDCRNG) < 0)
                 return negative_errno();
+        return 0;
+}
+
+/* Writes "what" into every entry of dir whose state file reads "off": hot-added CPUs wait
+ * offline (cpuN/online 0), memory blocks may (memoryN/state "offline"). */
+static void online_all(const char *dir, const char *prefix, const char *file, const char *off, const char *on)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char path[320], buf[32] = "";
+                _cleanup_close_ int fd = -1;
+                ssize_t n;
+
+                if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+                    !isdigit((unsigned char)de->d_name[strlen(prefix)]))
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, file);
+                fd = open(path, O_RDWR | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                n = read(fd, buf, sizeof(buf) - 1);
+                if (n <= 0 || strncmp(buf, off, strlen(off)) != 0)
+                        continue;
+                (void)!pwrite(fd, on, strlen(on), 0);
+        }
+        closedir(d);
+}
+
+int agent_sandbox_online(uint32_t *ret_cpus, uint64_t *ret_memory_mib)
+{
+        struct sysinfo si;
+
+        online_all("/sys/devices/system/cpu", "cpu", "online", "0", "1");
+        online_all("/sys/devices/system/memory", "memory", "state", "offline", "online");
+        if (sysinfo(&si) < 0)
+                return negative_errno();
+        *ret_cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+        *ret_memory_mib = (uint64_t)si.totalram * si.mem_unit >> 20;
         return 0;
 }

@@ -746,6 +746,20 @@ static void handle_pause_container(uint32_t sid, const ProtobufCMessage *m)
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
+static void handle_online_resources(uint32_t sid, const ProtobufCMessage *m)
+{
+        Hako__Agent__V1__OnlineResourcesResponse resp = HAKO__AGENT__V1__ONLINE_RESOURCES_RESPONSE__INIT;
+        int r;
+
+        (void)m;
+        r = agent_sandbox_online(&resp.cpus, &resp.memory_mib);
+        if (r < 0) {
+                reply_errno(sid, r, "onlining CPUs and memory");
+                return;
+        }
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
 static void handle_get_oom_event(uint32_t sid, const ProtobufCMessage *m)
 {
         (void)m;
@@ -780,6 +794,7 @@ static const struct {
     {"ListProcesses", &hako__agent__v1__list_processes_request__descriptor, handle_list_processes},
     {"PauseContainer", &hako__agent__v1__pause_container_request__descriptor, handle_pause_container},
     {"GetOOMEvent", &hako__agent__v1__get_oomevent_request__descriptor, handle_get_oom_event},
+    {"OnlineResources", &hako__agent__v1__online_resources_request__descriptor, handle_online_resources},
 };
 
 static void handle_frame(const struct ttrpc_frame *f)

@@ -34,6 +34,10 @@ struct hv_config {
         enum hv_accel accel;
         uint32_t vcpus;
         uint64_t memory_mib;
+        /* Room to grow while running (hot-plug; pc only): vCPUs up to max_vcpus, memory up to
+         * max_memory_mib in DIMMs. 0: the VM keeps its size. */
+        uint32_t max_vcpus;
+        uint64_t max_memory_mib;
         int agent_fd;             /* connected socket: the host end of the agent channel */
         uint32_t vsock_cid;       /* != 0: agent over vsock with this guest CID instead */
         const char *virtiofs_tag; /* non-NULL: a virtio-fs device on virtiofs_fd */
@@ -82,6 +86,11 @@ struct hv_ops {
         int (*pause)(struct hv_vm *vm);
         int (*resume)(struct hv_vm *vm);
         int (*add_device)(struct hv_vm *vm, const struct hv_device *dev);
+        /* Hot-adds vCPUs until the VM has total; the guest onlines them. -EOPNOTSUPP without
+         * room (hv_config.max_vcpus). */
+        int (*add_vcpus)(struct hv_vm *vm, uint32_t total);
+        /* Hot-adds mib of memory (a DIMM, shared so virtiofsd can map it). */
+        int (*add_memory)(struct hv_vm *vm, uint64_t mib);
         /* Pauses the VM and writes its whole state to path (a new file), for hv_config.restore. The VM
          * stays paused. */
         int (*save)(struct hv_vm *vm, const char *path);

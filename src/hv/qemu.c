@@ -22,6 +22,8 @@
 #include "timeutil.h"
 
 #define QEMU_BINARY "qemu-system-x86_64"
+/* DIMMs a VM can take (each growth of a pod is one). */
+#define QEMU_DIMM_SLOTS 16
 
 struct qemu_vm {
         struct hv_vm base; /* first: a struct hv_vm * is a struct qemu_vm * */
@@ -36,6 +38,9 @@ struct qemu_vm {
         struct qmp qmp;
         char *console_log;
         bool pc;
+        uint32_t vcpus, max_vcpus;
+        uint64_t memory_mib, max_memory_mib;
+        unsigned dimms;
         bool ram_fd_used; /* guest RAM is a shared file: saved states leave it out */
         bool stopped;
 };
@@ -149,7 +154,9 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 return -EINVAL;
         if (cfg->machine && strcmp(cfg->machine, "microvm") != 0 && strcmp(cfg->machine, "pc") != 0)
                 return -EOPNOTSUPP;
-        if (cfg->vcpus < 1 || cfg->vcpus > 64 || cfg->memory_mib < 64)
+        if (cfg->vcpus < 1 || cfg->vcpus > 64 || cfg->memory_mib < 64 || cfg->max_vcpus > 64 ||
+            (cfg->max_vcpus && cfg->max_vcpus < cfg->vcpus) ||
+            (cfg->max_memory_mib && cfg->max_memory_mib < cfg->memory_mib))
                 return -ERANGE;
         pc = cfg->machine && !strcmp(cfg->machine, "pc");
         /* Only pc can hot-plug the virtio-fs device a restored VM needs. */
@@ -163,6 +170,11 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
         q->base.pidfd = -1;
         q->agent_fd = q->qmp_peer_fd = q->qmp_fd = q->vfs_fd = q->restore_fd = q->ram_fd = -1;
         q->pc = pc;
+        /* Only pc has the ACPI hot-plug a running VM grows with. */
+        q->vcpus = cfg->vcpus;
+        q->memory_mib = cfg->memory_mib;
+        q->max_vcpus = pc ? cfg->max_vcpus : 0;
+        q->max_memory_mib = pc ? cfg->max_memory_mib : 0;
         q->console_log = strdup(cfg->console_log);
         if (!q->console_log)
                 goto oom;
@@ -209,9 +221,16 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 strv_push(a, "microvm,x-option-roms=off,memory-backend=mem");
         build_accel(q, cfg, a);
         strv_push(a, "-smp");
-        strv_pushf(a, "%u", cfg->vcpus);
+        if (q->max_vcpus > cfg->vcpus)
+                strv_pushf(a, "%u,maxcpus=%u", cfg->vcpus, q->max_vcpus);
+        else
+                strv_pushf(a, "%u", cfg->vcpus);
         strv_push(a, "-m");
-        strv_pushf(a, "%llu", (unsigned long long)cfg->memory_mib);
+        if (q->max_memory_mib > cfg->memory_mib)
+                strv_pushf(a, "%llu,slots=%u,maxmem=%lluM", (unsigned long long)cfg->memory_mib,
+                           QEMU_DIMM_SLOTS, (unsigned long long)q->max_memory_mib);
+        else
+                strv_pushf(a, "%llu", (unsigned long long)cfg->memory_mib);
         strv_push(a, "-object");
         if (cfg->file_ram) {
                 strv_pushf(a, "memory-backend-file,id=mem,size=%lluM,mem-path=/proc/self/fd/7,share=on",
@@ -517,6 +536,80 @@ static int qemu_add_device(struct hv_vm *vm, const struct hv_device *dev)
         return -EINVAL;
 }
 
+static int qemu_add_vcpus(struct hv_vm *vm, uint32_t total)
+{
+        struct qemu_vm *q = to_qemu(vm);
+        json_t *cpus = NULL, *c;
+        size_t i;
+        int r;
+
+        if (total <= q->vcpus)
+                return 0;
+        if (total > q->max_vcpus)
+                return -EOPNOTSUPP;
+        r = qmp_execute_json(&q->qmp, "query-hotpluggable-cpus", NULL, 10000, &cpus, NULL);
+        if (r < 0)
+                return r;
+        /* Each free slot names its driver and where it goes (socket, core, thread). */
+        json_array_foreach(cpus, i, c)
+        {
+                _cleanup_free_ char *props = NULL, *args = NULL;
+                json_t *p = json_object_get(c, "props");
+                const char *type = json_string_value(json_object_get(c, "type"));
+
+                if (q->vcpus >= total)
+                        break;
+                if (json_object_get(c, "qom-path") || !type || !json_is_object(p))
+                        continue;
+                if (json_object_size(p) == 0)
+                        continue;
+                props = json_dumps(p, JSON_COMPACT);
+                if (!props || asprintf(&args, "{\"driver\":\"%s\",\"id\":\"hcpu%u\",%s", type, q->vcpus,
+                                       props + 1) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = qemu_qmp(q, "device_add", args);
+                if (r < 0)
+                        break;
+                q->vcpus++;
+        }
+        json_decref(cpus);
+        if (r >= 0 && q->vcpus < total)
+                r = -ENOSPC;
+        return r;
+}
+
+static int qemu_add_memory(struct hv_vm *vm, uint64_t mib)
+{
+        struct qemu_vm *q = to_qemu(vm);
+        _cleanup_free_ char *args = NULL;
+        int r;
+
+        if (mib == 0)
+                return 0;
+        if (q->memory_mib + mib > q->max_memory_mib || q->dimms >= QEMU_DIMM_SLOTS)
+                return -EOPNOTSUPP;
+        /* Shared, like the boot RAM: virtiofsd maps all of the guest's memory. */
+        if (asprintf(&args,
+                     "{\"qom-type\":\"memory-backend-memfd\",\"id\":\"hmem%u\",\"size\":%llu,\"share\":true}",
+                     q->dimms, (unsigned long long)mib << 20) < 0)
+                return -ENOMEM;
+        r = qemu_qmp(q, "object-add", args);
+        if (r < 0)
+                return r;
+        free(args);
+        if (asprintf(&args, "{\"driver\":\"pc-dimm\",\"id\":\"hdimm%u\",\"memdev\":\"hmem%u\"}", q->dimms,
+                     q->dimms) < 0)
+                return -ENOMEM;
+        r = qemu_qmp(q, "device_add", args);
+        if (r < 0)
+                return r;
+        q->dimms++;
+        q->memory_mib += mib;
+        return 0;
+}
+
 /* QEMU 7.2 has no file: migration URI, and exec: runs a shell: only plain paths go in. */
 static bool shell_safe_path(const char *p)
 {
@@ -566,6 +659,8 @@ const struct hv_ops hv_qemu_ops = {
     .pause = qemu_pause,
     .resume = qemu_resume,
     .add_device = qemu_add_device,
+    .add_vcpus = qemu_add_vcpus,
+    .add_memory = qemu_add_memory,
     .save = qemu_save,
     .console = qemu_console,
     .free = qemu_free,

@@ -180,6 +180,8 @@ static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, co
             .accel = cfg->accel,
             .vcpus = cfg->vcpus,
             .memory_mib = cfg->memory_mib,
+            .max_vcpus = cfg->max_vcpus,
+            .max_memory_mib = cfg->max_memory_mib,
             .agent_fd = sp[1],
             .vsock_cid = cid,
             .virtiofs_fd = shares ? sb->vfsd.qemu_fd : -1,
@@ -289,7 +291,9 @@ static int template_for(const struct sandbox_config *cfg, const char *kernel, co
         char reason[160];
         int r;
 
-        if (!template_enabled() || cfg->no_templates || cfg->machine || cfg->debug || use_vsock())
+        /* Templates are pc machines: another machine type boots cold. */
+        if (!template_enabled() || cfg->no_templates || (cfg->machine && strcmp(cfg->machine, "pc") != 0) ||
+            cfg->debug || use_vsock())
                 return -EOPNOTSUPP;
         struct template_shape shape = {
             .qemu = cfg->binary,
@@ -298,6 +302,8 @@ static int template_for(const struct sandbox_config *cfg, const char *kernel, co
             .cmdline = cfg->kernel_params && *cfg->kernel_params ? cfg->kernel_params : NULL,
             .vcpus = cfg->vcpus,
             .memory_mib = cfg->memory_mib,
+            .max_vcpus = cfg->max_vcpus,
+            .max_memory_mib = cfg->max_memory_mib,
             .kvm = cfg->accel == HV_ACCEL_KVM ||
                    (cfg->accel == HV_ACCEL_AUTO && hv_kvm_usable(reason, sizeof(reason))),
         };
@@ -539,4 +545,63 @@ void sandbox_share_release(struct sandbox *sb, const char *name)
 
         if (copy && share_table_put(&sb->shares, copy) && mounted)
                 (void)virtiofsd_share_remove(&sb->vfsd, copy);
+}
+
+/* The guest's memory is onlined in blocks of this size (x86-64 below 64 GiB). */
+#define GUEST_MEMORY_BLOCK_MIB 128
+#define GROW_ONLINE_TIMEOUT_MS 10000
+
+int sandbox_grow(struct sandbox *sb, uint32_t vcpus, uint64_t memory_mib, char **ret_error)
+{
+        Hako__Agent__V1__OnlineResourcesRequest req = HAKO__AGENT__V1__ONLINE_RESOURCES_REQUEST__INIT;
+        long long deadline = mono_ms() + GROW_ONLINE_TIMEOUT_MS;
+        uint64_t add_mib = 0;
+        int r;
+
+        if (memory_mib > sb->memory_mib)
+                add_mib = (memory_mib - sb->memory_mib + GUEST_MEMORY_BLOCK_MIB - 1) /
+                          GUEST_MEMORY_BLOCK_MIB * GUEST_MEMORY_BLOCK_MIB;
+        if (vcpus <= sb->vcpus && add_mib == 0)
+                return 0;
+        if (vcpus > sb->vcpus) {
+                r = sb->vm->ops->add_vcpus(sb->vm, vcpus);
+                if (r < 0)
+                        return error_set(ret_error, r, "cannot grow the VM to %u vCPUs (it has %u): %s",
+                                         vcpus, sb->vcpus, r == -EOPNOTSUPP ? "no room left" : strerror(-r));
+                sb->vcpus = vcpus;
+        }
+        if (add_mib) {
+                r = sb->vm->ops->add_memory(sb->vm, add_mib);
+                if (r < 0)
+                        return error_set(ret_error, r, "cannot add %llu MiB to the VM: %s",
+                                         (unsigned long long)add_mib,
+                                         r == -EOPNOTSUPP ? "no room left" : strerror(-r));
+                sb->memory_mib += add_mib;
+        }
+        /* ACPI tells the guest asynchronously: ask until it has them. */
+        for (;;) {
+                Hako__Agent__V1__OnlineResourcesResponse *resp = NULL;
+                _cleanup_free_ char *err = NULL;
+                struct arena a;
+                bool done;
+
+                r = arena_init(&a, 4096);
+                if (r < 0)
+                        return r;
+                r = agent_call(&sb->agent, "OnlineResources", &req.base,
+                               &hako__agent__v1__online_resources_response__descriptor, AGENT_CALL_TIMEOUT_MS,
+                               &a, (ProtobufCMessage **)&resp, &err);
+                done = r >= 0 && resp->cpus >= sb->vcpus;
+                arena_done(&a);
+                if (r < 0)
+                        return error_set(ret_error, r,
+                                         "the guest did not bring the new CPUs and memory online: %s",
+                                         err ? err : strerror(-r));
+                if (done)
+                        return 0;
+                if (mono_ms() > deadline)
+                        return error_set(ret_error, -ETIMEDOUT,
+                                         "the guest did not bring %u CPUs online in time", sb->vcpus);
+                nanosleep(&(struct timespec){.tv_nsec = 20L * 1000 * 1000}, NULL);
+        }
 }

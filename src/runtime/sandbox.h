@@ -25,6 +25,9 @@ struct sandbox_config {
         enum hv_accel accel;
         uint32_t vcpus;
         uint64_t memory_mib;
+        /* Room to grow (sandbox_grow; a "pc" machine): 0 keeps the VM at its size. */
+        uint32_t max_vcpus;
+        uint64_t max_memory_mib;
         struct share_table *shares; /* what the guest sees first; taken over by the sandbox */
         int boot_timeout_ms;
         bool debug;
@@ -58,6 +61,9 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
 int sandbox_share_sync(struct sandbox *sb, char **ret_error);
 /* Drops a reference to a share; the last one takes it away from the guest. */
 void sandbox_share_release(struct sandbox *sb, const char *name);
+/* Hot-adds vCPUs and memory until the VM has (at least) vcpus and memory_mib, within the room
+ * it was created with, and waits for the guest to bring them online. It never shrinks. */
+int sandbox_grow(struct sandbox *sb, uint32_t vcpus, uint64_t memory_mib, char **ret_error);
 /* Ends the VM and virtiofsd. keep_record: leave the state directory with its status and logs
  * (a container run without --rm); otherwise remove it. Always safe to call. */
 void sandbox_destroy(struct sandbox *sb, bool keep_record);

@@ -104,6 +104,11 @@ int template_key(const struct template_shape *s, char ret_key[TEMPLATE_KEY_LEN +
         fnv1a(&h, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
         if (s->cmdline)
                 fnv1a(&h, s->cmdline, strlen(s->cmdline) + 1);
+        if (s->max_vcpus || s->max_memory_mib) {
+                n = snprintf(buf, sizeof(buf), "max %u %llu;", s->max_vcpus,
+                             (unsigned long long)s->max_memory_mib);
+                fnv1a(&h, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
+        }
         if ((r = hash_file_identity(&h, qemu)) < 0 || (r = hash_file_identity(&h, s->kernel)) < 0 ||
             (r = hash_file_identity(&h, s->initrd)) < 0)
                 return r;

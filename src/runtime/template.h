@@ -17,6 +17,8 @@ struct template_shape {
         const char *cmdline; /* kernel parameters added; NULL: none */
         uint32_t vcpus;
         uint64_t memory_mib;
+        uint32_t max_vcpus; /* the room to grow shapes the machine too */
+        uint64_t max_memory_mib;
         bool kvm;
 };
 

@@ -44,6 +44,53 @@ static int load_config(const Google__Protobuf__Any *options, struct hako_config 
         return r;
 }
 
+/* Room to grow: the configuration's maximum, else the host's CPUs and half its memory. */
+static void max_size(const struct hako_config *cfg, uint32_t vcpus, uint64_t mib, uint32_t *ret_vcpus,
+                     uint64_t *ret_mib)
+{
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        uint64_t host_mib = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) >> 20;
+
+        *ret_vcpus = cfg->max_vcpus ? cfg->max_vcpus : (uint32_t)MIN(MAX(cpus, 1), 64);
+        *ret_mib = cfg->max_memory_mib ? cfg->max_memory_mib : host_mib / 2;
+        *ret_vcpus = MAX(*ret_vcpus, vcpus);
+        *ret_mib = MAX(*ret_mib, mib);
+}
+
+/* What a container's limits need of the VM: its CPU quota in whole vCPUs, its memory limit. */
+static void limits_of(json_t *resources, uint32_t *ret_vcpus, uint64_t *ret_mib)
+{
+        json_t *cpu = json_object_get(resources, "cpu");
+        json_int_t quota = json_integer_value(json_object_get(cpu, "quota"));
+        json_int_t period = json_integer_value(json_object_get(cpu, "period"));
+        json_int_t limit = json_integer_value(json_object_get(json_object_get(resources, "memory"), "limit"));
+
+        if (period <= 0)
+                period = 100000;
+        *ret_vcpus = quota > 0 ? (uint32_t)MIN((quota + period - 1) / period, 64) : 0;
+        *ret_mib = limit > 0 ? ((uint64_t)limit + (1 << 20) - 1) >> 20 : 0;
+}
+
+/* The pod's VM holds its sandbox and every container's limits: grown (never shrunk) to that,
+ * within its room. */
+static int grow_pod(struct shim *s, char **ret_error)
+{
+        uint32_t vcpus = s->base_vcpus;
+        uint64_t mib = s->base_memory_mib;
+
+        for (struct shim_task *t = s->tasks; t; t = t->next) {
+                vcpus += t->vcpus;
+                mib += t->memory_mib;
+        }
+        vcpus = MIN(vcpus, s->max_vcpus);
+        mib = MIN(mib, s->max_memory_mib);
+        if (vcpus <= s->sb->vcpus && mib <= s->sb->memory_mib)
+                return 0;
+        log_info("pod %s: growing the VM to %u vCPUs and %llu MiB", s->sandbox_task, MAX(vcpus, s->sb->vcpus),
+                 (unsigned long long)MAX(mib, s->sb->memory_mib));
+        return sandbox_grow(s->sb, vcpus, mib, ret_error);
+}
+
 /* The VM: the configuration's size, or more when the container's own limits need more. */
 static void size_sandbox(const struct hako_config *cfg, json_t *spec, uint32_t *ret_vcpus, uint64_t *ret_mib)
 {
@@ -98,11 +145,20 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
         }
         size_sandbox(&cfg, spec, &vcpus, &mib);
         spec_guest_cpuset(spec, vcpus);
+        s->base_vcpus = vcpus;
+        s->base_memory_mib = mib;
+        /* pc (the default for pods) can grow; microvm keeps its size. */
+        if (!cfg.machine || !strcmp(cfg.machine, "pc"))
+                max_size(&cfg, vcpus, mib, &s->max_vcpus, &s->max_memory_mib);
+        else
+                s->max_vcpus = vcpus, s->max_memory_mib = mib;
         struct sandbox_config sc = {
             .id = t->id,
             .state_root = s->state_root,
             .binary = cfg.hypervisor,
-            .machine = cfg.machine,
+            .machine = cfg.machine ? cfg.machine : "pc",
+            .max_vcpus = s->max_vcpus,
+            .max_memory_mib = s->max_memory_mib,
             .kernel = cfg.kernel,
             .initrd = cfg.initrd,
             .kernel_params = cfg.kernel_params,
@@ -220,6 +276,15 @@ int shim_create_task(struct shim *s, const Containerd__Task__V2__CreateTaskReque
                         goto fail;
                 }
                 r = pod_join_sandbox_namespaces(spec, shim_task_pid(s), guest_pid, ret_error);
+                if (r >= 0) {
+                        limits_of(json_object_get(json_object_get(spec, "linux"), "resources"), &t->vcpus,
+                                  &t->memory_mib);
+                        /* Counted as one of the pod's while it grows; listed once it exists. */
+                        t->next = s->tasks;
+                        s->tasks = t;
+                        r = grow_pod(s, ret_error);
+                        s->tasks = t->next;
+                }
         } else {
                 r = make_sandbox(s, t, spec, req->options, ret_error);
                 made_sandbox = r >= 0;
@@ -324,15 +389,30 @@ void shim_remove_task(struct shim *s, struct shim_task *t)
 int shim_update_task(struct shim *s, struct shim_task *t, const char *json, size_t len, char **ret_error)
 {
         _cleanup_free_ char *text = strndup(json, len);
+        uint32_t vcpus, old_vcpus = t->vcpus;
+        uint64_t mib, old_mib = t->memory_mib;
         json_t *res;
+        int r;
 
-        (void)s;
         if (!text)
                 return -ENOMEM;
         res = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(res)) {
                 json_decref(res);
                 return error_set(ret_error, -EINVAL, "the resources are not a JSON object");
+        }
+        /* Larger limits of a pod's container: the VM first holds them. */
+        if (!t->makes_sandbox) {
+                limits_of(res, &vcpus, &mib);
+                t->vcpus = MAX(t->vcpus, vcpus);
+                t->memory_mib = MAX(t->memory_mib, mib);
+                r = grow_pod(s, ret_error);
+                if (r < 0) {
+                        t->vcpus = old_vcpus;
+                        t->memory_mib = old_mib;
+                        json_decref(res);
+                        return r;
+                }
         }
         json_decref(res);
         return container_update(t->ctr, text, ret_error);

@@ -42,6 +42,8 @@ struct shim_task {
         char *bundle;
         char *rootfs;       /* where containerd's rootfs mounts went, NULL: the bundle's as is */
         bool makes_sandbox; /* this task's container made the VM */
+        uint32_t vcpus;     /* what its limits add to the pod's VM */
+        uint64_t memory_mib;
         struct container *ctr;
         struct shim_proc init;
         struct shim_proc *execs;
@@ -54,6 +56,10 @@ struct shim {
         struct sandbox *sb; /* the pod's VM, once its sandbox task exists */
         char *sandbox_task; /* id of the task that made it */
         char *host_cgroup;
+        uint32_t base_vcpus; /* the VM's size for the sandbox alone */
+        uint64_t base_memory_mib;
+        uint32_t max_vcpus; /* how far it can grow */
+        uint64_t max_memory_mib;
         bool vm_lost;
         struct shim_task *tasks;
         unsigned n_tasks;
