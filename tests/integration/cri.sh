@@ -34,26 +34,30 @@ cri_images "$work" "$HAKO"
 check "pause and busybox images imported" 0 "$?"
 
 img=docker.io/hako-test/busybox:latest
-# pod NAME [PID_NAMESPACE_MODE] [ANNOTATIONS_JSON]: a pod config (host network: the VM's own
-# network is the networking issue's).
+# pod NAME [PID_NAMESPACE_MODE] [ANNOTATIONS_JSON] [CGROUP_PARENT]: a pod config (host network:
+# the VM's own network is the networking issue's).
 pod() {
   cat >"$work/pod-$1.json" <<JSON
 {"metadata": {"name": "$1", "namespace": "default", "uid": "uid-$1"}, "log_directory": "$work/logs/$1",
  "annotations": ${3:-{\}},
- "linux": {"security_context": {"namespace_options": {"network": 2, "pid": ${2:-1}}}}}
+ "linux": {"cgroup_parent": "${4:-}", "security_context": {"namespace_options": {"network": 2, "pid": ${2:-1}}}}}
 JSON
   echo "$work/pod-$1.json"
 }
-# ctrcfg NAME COMMAND_JSON [PID_MODE] [MEMORY_LIMIT] [HOST_DIR_ON_/data]: a container config; the
-# PID namespace is the container's own (1) unless the pod shares one (0), as kubelet sets it.
+cgroup_test=hakotest-$$
+# ctrcfg NAME COMMAND_JSON [PID_MODE] [MEMORY_LIMIT] [HOST_DIR_ON_/data] [CPU_QUOTA]: a container
+# config; the PID namespace is the container's own (1) unless the pod shares one (0), as kubelet
+# sets it; the CPU quota is per 100000 us.
 ctrcfg() {
-  python3 - "$work/c-$1.json" "$1" "$2" "${3:-1}" "${4:-0}" "${5:-}" "$img" <<'PY'
+  python3 - "$work/c-$1.json" "$1" "$2" "${3:-1}" "${4:-0}" "${5:-}" "${6:-0}" "$img" <<'PY'
 import json, sys
-path, name, cmd, pid, mem, vol, img = sys.argv[1:]
+path, name, cmd, pid, mem, vol, quota, img = sys.argv[1:]
 c = {"metadata": {"name": name}, "image": {"image": img}, "command": json.loads(cmd), "log_path": name + ".log",
      "linux": {"security_context": {"namespace_options": {"pid": int(pid)}}}}
 if int(mem):
     c["linux"]["resources"] = {"memory_limit_in_bytes": int(mem)}
+if int(quota):
+    c["linux"].setdefault("resources", {}).update({"cpu_quota": int(quota), "cpu_period": 100000})
 if vol:
     c["mounts"] = [{"container_path": "/data", "host_path": vol}]
 json.dump(c, open(path, "w"))
@@ -63,7 +67,7 @@ PY
 # run_ctr POD_ID POD_JSON NAME COMMAND_JSON [PID_MODE] [MEMORY_LIMIT] [HOST_DIR]: create and start;
 # the id in $cid.
 run_ctr() {
-  cid=$(cri create "$1" "$(ctrcfg "$3" "$4" "${5:-1}" "${6:-0}" "${7:-}")" "$2" 2>"$work/err") &&
+  cid=$(cri create "$1" "$(ctrcfg "$3" "$4" "${5:-1}" "${6:-0}" "${7:-}" "${8:-0}")" "$2" 2>"$work/err") &&
     cri start "$cid" >/dev/null 2>>"$work/err"
 }
 field() { cri inspect "$1" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['status']['$2'])"; }
@@ -73,7 +77,7 @@ vms() { pgrep -f "qemu-system.*$work" | wc -l; }
 left() { for _ in $(seq 100); do pgrep -f "$1" >/dev/null || break; sleep 0.1; done; pgrep -f "$1" | tr '\n' ' '; }
 
 # --- a pod: runp, create, start, exec, logs, stats, inspect ------------------------------------
-pa=$(pod pa)
+pa=$(pod pa 1 '{}' "/$cgroup_test/podpa")
 t0=$(date +%s%N)
 p1=$(cri runp "$pa" 2>"$work/err"); rc=$?
 check "runp: the pod sandbox runs" "0 SANDBOX_READY" "$rc $(cri inspectp "$p1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["state"])')"
@@ -96,6 +100,9 @@ check "logs: the container's stdout and stderr, each on its stream" "hello from 
   "$(cri logs "$web" 2>/dev/null)|$(cri logs "$web" 2>&1 >/dev/null)"
 out=$(cri stats -o json "$web" 2>/dev/null | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"][0]; print(int(s["memory"]["workingSetBytes"]["value"]) > 0, "cpu" in s)')
 check "stats: memory and CPU from the guest's cgroup" "True True" "$out"
+qemu_pid=$(pgrep -f "qemu-system-x86_64 -name hako-$p1" | head -1)
+check "the pod's VMM and virtiofsd are in the pod's host cgroup (cgroup_parent)" "yes yes" \
+  "$(grep -q "/$cgroup_test/podpa/$p1" "/proc/$qemu_pid/cgroup" && echo yes || echo no) $(for v in $(pgrep -f "virtiofsd .*/$p1/shared"); do grep -q "/$cgroup_test/podpa/$p1" "/proc/$v/cgroup" || echo no; done | grep -q no && echo no || echo yes)"
 check "inspect: the container's pid is the VM's" "$(pgrep -f "qemu-system.*$work" | head -1)" "$(cri inspect "$web" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["pid"])')"
 check "pods in the guest: the pause process is not visible without shareProcessNamespace" "sleep" \
   "$(cri exec "$client" sh -c 'cat /proc/1/comm' 2>&1)"
@@ -133,6 +140,20 @@ run_ctr "$p2" "$pb" hog '["sh", "-c", "tail /dev/zero"]' 0 33554432
 hog=$cid
 wait_exited "$hog"
 check "an OOM kill in the guest: exit 137, reason OOMKilled" "137 OOMKilled" "$(field "$hog" exitCode) $(field "$hog" reason)"
+
+# --- a container with limits grows its pod's VM --------------------------------------------------
+mem() { cri exec "$1" awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo 2>&1; }
+before="$(cri exec "$reader" nproc 2>&1) $(mem "$reader")"
+run_ctr "$p2" "$pb" big '["sleep", "1000"]' 0 268435456 "" 200000
+big=$cid
+after="$(cri exec "$big" nproc 2>&1) $(mem "$big")"
+# The VM holds the sandbox (256 MiB here) and every live container's limits; the guest kernel keeps
+# a few MiB of it for itself.
+check "a container with 2 CPUs and 256 MiB of limits: the pod's VM grew to hold it" yes \
+  "$(read -r c0 _ <<<"$before"; read -r c1 m1 <<<"$after"; [ "$c0" = 1 ] && [ "$c1" = 2 ] && [ "$m1" -ge 480 ] && echo yes || echo "before $before, after $after")"
+check "...its limits hold in the guest's cgroup" "200000 100000 268435456" \
+  "$(cri exec "$big" sh -c 'p=$(cut -d: -f3 /proc/self/cgroup); cat /sys/fs/cgroup$p/cpu.max /sys/fs/cgroup$p/memory.max' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+check "...and the pod's other containers see the new CPUs too" 2 "$(cri exec "$reader" nproc 2>&1)"
 
 # --- the pod goes: stopp, rmp ---------------------------------------------------------------------
 cri stopp "$p2" >/dev/null 2>&1
@@ -211,4 +232,6 @@ cri rmp "$p1" >/dev/null 2>&1
 check "no VM, virtiofsd or shim left" "" "$(left "qemu-system.*$work|virtiofsd.*$work|shim-hako-v2.*$work")"
 check "no shim state left" "" "$(ls -A "$work/hako/shim/k8s.io" 2>/dev/null; ls -A "$work/hako/s" 2>/dev/null)"
 check "no mount of the tests left" "" "$(grep -c " $work/root" /proc/mounts | grep -v '^0$')"
+check "the pod's host cgroup is gone" "" "$(find /sys/fs/cgroup -path "*/$cgroup_test/podpa/*" -maxdepth 5 -type d 2>/dev/null)"
+find /sys/fs/cgroup -maxdepth 4 -depth -type d -path "*/$cgroup_test*" -exec rmdir {} + 2>/dev/null
 tap_done
