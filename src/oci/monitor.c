@@ -57,22 +57,8 @@ static void set_status(struct monitor *m, const char *status)
 /* Hooks get the state as the spec defines it, with the status of the moment. */
 static int run_hooks(struct monitor *m, const char *kind, const char *status, char **ret_error)
 {
-        struct oci_state s = {.id = (char *)m->c->id,
-                              .status = (char *)status,
-                              .pid = getpid(),
-                              .bundle = (char *)m->c->bundle,
-                              .annotations = m->c->annotations};
-        _cleanup_free_ char *json = NULL;
-        json_t *j;
-
-        if (!json_array_size(json_object_get(m->c->hooks, kind)))
-                return 0;
-        j = oci_state_json(&s);
-        json = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        if (!json)
-                return -ENOMEM;
-        return hooks_run(m->c->hooks, kind, json, ret_error);
+        return hooks_run_state(m->c->hooks, kind, m->c->id, status, getpid(), m->c->bundle, m->c->annotations,
+                               ret_error);
 }
 
 static int do_start(struct monitor *m, char **ret_error)

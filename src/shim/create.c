@@ -242,6 +242,10 @@ int shim_create_task(struct shim *s, const Containerd__Task__V2__CreateTaskReque
         t->bundle = strdup(req->bundle);
         t->init = (struct shim_proc){.task = t};
         t->init.io = (struct shim_stdio){.in = -1, .out = -1, .err = -1, .logger_pidfd = -1};
+        /* Hooks are host programs: the guest's crun must not see them. */
+        t->hooks = json_incref(json_object_get(spec, "hooks"));
+        json_object_del(spec, "hooks");
+        t->annotations = json_incref(json_object_get(spec, "annotations"));
         if (!t->id || !t->bundle) {
                 r = -ENOMEM;
                 goto fail;
@@ -324,6 +328,15 @@ int shim_create_task(struct shim *s, const Containerd__Task__V2__CreateTaskReque
                 t->ctr = NULL;
                 goto fail;
         }
+        /* runc runs createRuntime (and the deprecated prestart) once the container exists. */
+        r = shim_task_hooks(s, t, "prestart", "created", ret_error);
+        if (r >= 0)
+                r = shim_task_hooks(s, t, "createRuntime", "created", ret_error);
+        if (r < 0) {
+                (void)container_remove(t->ctr, NULL);
+                t->ctr = NULL;
+                goto fail;
+        }
         t->next = s->tasks;
         s->tasks = t;
         s->n_tasks++;
@@ -346,6 +359,8 @@ fail:
                 free(t->rootfs);
                 free(t->id);
                 free(t->bundle);
+                json_decref(t->hooks);
+                json_decref(t->annotations);
                 free(t);
         }
         return r;
@@ -370,7 +385,7 @@ void shim_stop_sandbox(struct shim *s)
 
 void shim_remove_task(struct shim *s, struct shim_task *t)
 {
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *hook_error = NULL;
 
         if (t->ctr) {
                 if (s->vm_lost)
@@ -380,6 +395,9 @@ void shim_remove_task(struct shim *s, struct shim_task *t)
                                     error ? error : "failed");
                 t->ctr = NULL;
         }
+        /* A failing poststop hook is a warning (the spec). */
+        if (shim_task_hooks(s, t, "poststop", "stopped", &hook_error) < 0)
+                log_warning("poststop hook of %s: %s", t->id, hook_error ? hook_error : "failed");
         shim_task_free(s, t);
         /* The pod's VM lives as long as any of its tasks. */
         if (s->n_tasks == 0)

@@ -148,9 +148,12 @@ static void task_start(void *userdata, const struct ttrpc_call *call, const Prot
         resp.pid = shim_task_pid(s);
         if (p == &t->init) {
                 Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
+                _cleanup_free_ char *hook_error = NULL;
                 ev.container_id = t->id;
                 ev.pid = resp.pid;
                 (void)publisher_send(s->pub, "/tasks/start", &ev.base);
+                if (shim_task_hooks(s, t, "poststart", "running", &hook_error) < 0)
+                        log_warning("poststart hook of %s: %s", t->id, hook_error ? hook_error : "failed");
         } else {
                 Containerd__Events__TaskExecStarted ev = CONTAINERD__EVENTS__TASK_EXEC_STARTED__INIT;
                 ev.container_id = t->id;
@@ -199,15 +202,18 @@ static void task_delete(void *userdata, const struct ttrpc_call *call, const Pro
         }
         {
                 Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
-                ev.container_id = t->id;
+                char id[HAKO_MAX_ID_LEN + 1];
+                snprintf(id, sizeof(id), "%s", t->id);
+                ev.container_id = id;
                 ev.pid = resp.pid;
                 ev.exit_status = resp.exit_status;
                 ev.exited_at = &ts;
                 ev.id = (char *)"";
+                /* Gone before the answer: containerd removes the snapshot under the rootfs next. */
+                shim_remove_task(s, t);
                 (void)publisher_send(s->pub, "/tasks/delete", &ev.base);
         }
         (void)ttrpc_reply(call, TTRPC_OK, NULL, &resp.base);
-        shim_remove_task(s, t);
 }
 
 static void task_exec(void *userdata, const struct ttrpc_call *call, const ProtobufCMessage *m)

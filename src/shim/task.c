@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "hooks.h"
 #include "log.h"
 #include "macro.h"
 
@@ -110,6 +111,13 @@ void shim_proc_done(struct shim_proc *p)
         p->spec = NULL;
 }
 
+int shim_task_hooks(struct shim *s, struct shim_task *t, const char *kind, const char *status,
+                    char **ret_error)
+{
+        return hooks_run_state(t->hooks, kind, t->id, status, (pid_t)shim_task_pid(s), t->bundle,
+                               t->annotations, ret_error);
+}
+
 void shim_task_free(struct shim *s, struct shim_task *t)
 {
         for (struct shim_task **pp = &s->tasks; *pp; pp = &(*pp)->next)
@@ -129,6 +137,8 @@ void shim_task_free(struct shim *s, struct shim_task *t)
         if (t->rootfs && umount2(t->rootfs, MNT_DETACH) < 0 && errno != EINVAL)
                 log_warning("cannot unmount %s: %m", t->rootfs);
         free(t->rootfs);
+        json_decref(t->hooks);
+        json_decref(t->annotations);
         free(t->bundle);
         free(t->id);
         free(t);

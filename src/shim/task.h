@@ -40,7 +40,9 @@ struct shim_task {
         struct shim_task *next;
         char *id;
         char *bundle;
-        char *rootfs;       /* where containerd's rootfs mounts went, NULL: the bundle's as is */
+        char *rootfs;  /* where containerd's rootfs mounts went, NULL: the bundle's as is */
+        json_t *hooks; /* the bundle's OCI hooks: host programs, run here, never in the guest */
+        json_t *annotations;
         bool makes_sandbox; /* this task's container made the VM */
         uint32_t vcpus;     /* what its limits add to the pod's VM */
         uint64_t memory_mib;
@@ -82,6 +84,9 @@ uint32_t shim_task_pid(const struct shim *s);
  * waiters answered, its stdio closed. */
 void shim_proc_exited(struct shim *s, struct shim_proc *p, int exit_code, uint64_t at_ns);
 void shim_proc_done(struct shim_proc *p);
+/* Runs the task's OCI hooks of a kind on the host with the state of the moment. */
+int shim_task_hooks(struct shim *s, struct shim_task *t, const char *kind, const char *status,
+                    char **ret_error);
 /* Removes the task and everything of it the shim holds (its container is already gone). */
 void shim_task_free(struct shim *s, struct shim_task *t);
 /* The timestamp message for a CLOCK_REALTIME ns value. */

@@ -132,7 +132,16 @@ static int raw_call(struct conn *c, const char *service, const char *method, con
 }
 
 /* A bundle: config.json running args (JSON array), over the busybox rootfs, with annotations. */
+static int make_bundle_hooks(const char *name, const char *args, const char *annotations, const char *hooks,
+                             char **ret);
+
 static int make_bundle(const char *name, const char *args, const char *annotations, char **ret)
+{
+        return make_bundle_hooks(name, args, annotations, "{}", ret);
+}
+
+static int make_bundle_hooks(const char *name, const char *args, const char *annotations, const char *hooks,
+                             char **ret)
 {
         _cleanup_free_ char *dir = NULL, *cfg = NULL, *json = NULL;
 
@@ -146,10 +155,10 @@ static int make_bundle(const char *name, const char *args, const char *annotatio
                 "\"root\":{\"path\":\"%s\",\"readonly\":true},\"hostname\":\"probe\","
                 "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
                 "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}],"
-                "\"annotations\":%s,"
+                "\"annotations\":%s,\"hooks\":%s,"
                 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},{"
                 "\"type\":\"uts\"}]}}",
-                args, rootfs, annotations) < 0)
+                args, rootfs, annotations, hooks) < 0)
                 return -ENOMEM;
         if (write_file_atomic(cfg, json, strlen(json), 0644) < 0)
                 return -EIO;
@@ -484,6 +493,44 @@ int main(int argc, char **argv)
         ok(gone(pattern), "the shim, its VM and virtiofsd are gone");
         snprintf(path, sizeof(path), "%s/hako/shim/probe/good", work);
         ok(access(path, F_OK) < 0 && access(addr + 7, F_OK) < 0, "its state and socket are gone");
+
+        /* --- OCI hooks run on the host, with the state of the moment --------------------------- */
+        {
+                _cleanup_free_ char *hb = NULL, *hooks = NULL, *addr4 = NULL;
+                char f[256], expect[256];
+                static const char *const kinds[] = {"createRuntime", "poststart", "poststop"};
+                static const char *const states[] = {"created", "running", "stopped"};
+                if (asprintf(&hooks,
+                             "{\"createRuntime\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat "
+                             ">%s/h-createRuntime\"]}],"
+                             "\"poststart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat "
+                             ">%s/h-poststart\"]}],"
+                             "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat "
+                             ">%s/h-poststop\"]}]}",
+                             work, work, work) < 0 ||
+                    make_bundle_hooks("hooked", "[\"true\"]", "{}", hooks, &hb) < 0) {
+                        printf("Bail out! hooks bundle\n");
+                        return 1;
+                }
+                ok(run_shim(hb, "hooked", "start", &addr4, NULL) == 0 && conn_open(addr4, &c) == 0,
+                   "start a shim for hooks");
+                ok(create(&c, "hooked", hb, NULL) == 0 && simple(&c, "Start", "hooked", NULL) == 0 &&
+                       wait_status(&c, "hooked", NULL, &status) == 0 &&
+                       simple(&c, "Delete", "hooked", NULL) == 0,
+                   "a container with hooks: created, started, exited, deleted");
+                for (size_t i = 0; i < 3; i++) {
+                        _cleanup_free_ char *got = NULL;
+                        snprintf(f, sizeof(f), "%s/h-%s", work, kinds[i]);
+                        snprintf(expect, sizeof(expect), "\"id\":\"hooked\",\"status\":\"%s\"", states[i]);
+                        (void)read_full_file(f, 4096, &got, NULL);
+                        snprintf(f, sizeof(f), "the %s hook ran on the host with status %s", kinds[i],
+                                 states[i]);
+                        ok(got && strstr(got, expect) != NULL, f);
+                }
+                shreq.id = (char *)"hooked";
+                call(&c, "Shutdown", &shreq.base, NULL, NULL, 10000);
+                conn_close(&c);
+        }
 
         /* --- a shim killed with SIGKILL: `delete` cleans up ------------------------------------- */
         _cleanup_free_ char *addr3 = NULL, *out = NULL;

@@ -130,3 +130,22 @@ int hooks_run(json_t *hooks, const char *kind, const char *state_json, char **re
         }
         return first;
 }
+
+int hooks_run_state(json_t *hooks, const char *kind, const char *id, const char *status, pid_t pid,
+                    const char *bundle, json_t *annotations, char **ret_error)
+{
+        _cleanup_free_ char *json = NULL;
+        json_t *j;
+
+        if (!json_array_size(json_object_get(hooks, kind)))
+                return 0;
+        j = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ociVersion", "1.0.2", "id", id, "status", status, "pid",
+                      (int)pid, "bundle", bundle);
+        if (j && json_object_size(annotations) > 0)
+                json_object_set(j, "annotations", annotations);
+        json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!json)
+                return -ENOMEM;
+        return hooks_run(hooks, kind, json, ret_error);
+}
