@@ -17,5 +17,5 @@ install -D -m 0644 "$kernel" "$prefix/share/hako/vmlinux"
 install -D -m 0644 build/guest/initrd.img "$prefix/share/hako/initrd.img"
 echo "kernel $(dirname "$kernel" | xargs basename) ($(cat "$(dirname "$kernel")/source-version")), initrd sha256 $(sha256sum build/guest/initrd.img | cut -c1-16)" \
   > "$prefix/share/hako/guest-version"
-echo "install.sh: installed $prefix/bin/hako and the guest image in $prefix/share/hako"
+echo "install.sh: installed $prefix/bin/hako, $prefix/bin/containerd-shim-hako-v2 (runtime_type io.containerd.hako.v2, docs/pods.md) and the guest image in $prefix/share/hako"
 "$prefix/bin/hako" check
