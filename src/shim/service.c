@@ -94,7 +94,7 @@ static int start_exec(struct shim *s, struct shim_task *t, struct shim_proc *p, 
                             p->io.stderr_path, p->io.terminal, ret_error);
         if (r < 0)
                 return r;
-        r = container_exec(t->ctr, p->exec_id, p->spec, p->io.terminal, 0, 0, &rp, ret_error);
+        r = container_exec(t->ctr, p->exec_id, p->spec, p->io.terminal, p->rows, p->columns, &rp, ret_error);
         if (r < 0)
                 return r;
         rp->userdata = p;
@@ -420,12 +420,18 @@ static void task_resize_pty(void *userdata, const struct ttrpc_call *call, const
 
         if (!p)
                 return;
-        if (!p->io.terminal || !p->proc || p->state != PROCESS_RUNNING || s->vm_lost) {
-                ttrpc_reply(call, TTRPC_FAILED_PRECONDITION, "the process has no terminal to resize", NULL);
-                return;
-        }
         if (req->width > 65535 || req->height > 65535) {
                 ttrpc_reply(call, TTRPC_INVALID_ARGUMENT, "invalid terminal size", NULL);
+                return;
+        }
+        if (p->io.terminal && p->state == PROCESS_CREATED && !p->proc) {
+                p->rows = req->height;
+                p->columns = req->width;
+                reply_empty(call);
+                return;
+        }
+        if (!p->io.terminal || !p->proc || p->state != PROCESS_RUNNING || s->vm_lost) {
+                ttrpc_reply(call, TTRPC_FAILED_PRECONDITION, "the process has no terminal to resize", NULL);
                 return;
         }
         r = process_resize(p->proc, req->height, req->width, &error);

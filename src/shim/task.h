@@ -29,6 +29,9 @@ struct shim_proc {
         struct process *proc;              /* the runtime's, once it exists in the guest */
         struct shim_stdio io;
         char *spec; /* an exec's process JSON, until it starts */
+        /* A terminal size given before the exec started (CRI resizes before it starts): its
+         * pty gets it from the start. */
+        unsigned rows, columns;
         enum process_state state;
         uint32_t exit_status;
         uint64_t exited_at_ns;

@@ -478,9 +478,18 @@ int main(int argc, char **argv)
         conn_close(&c2);
         ok(simple(&c, "State", "good", NULL) == 0, "...the shim and the other connection go on");
 
+        Containerd__Task__V2__PidsRequest preq = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+        Containerd__Task__V2__PidsResponse *presp = NULL;
+        preq.id = (char *)"good";
+        code = call(&c, "Pids", &preq.base, &containerd__task__v2__pids_response__descriptor,
+                    (ProtobufCMessage **)&presp, 10000);
+        ok(code == 0 && presp && presp->n_processes >= 1 && presp->processes[0]->pid > 1,
+           "Pids: the guest pids of the container");
         kreq.exec_id = (char *)"";
         kreq.signal = 9;
-        ok(call(&c, "Kill", &kreq.base, NULL, NULL, 10000) == 0, "Kill SIGKILL");
+        kreq.all = true;
+        ok(call(&c, "Kill", &kreq.base, NULL, NULL, 10000) == 0, "Kill SIGKILL to all");
+        kreq.all = false;
         ok(wait_status(&c, "good", NULL, &status) == 0 && status == 137, "Wait: 137");
         kreq.signal = 15;
         ok(call(&c, "Kill", &kreq.base, NULL, NULL, 10000) == TTRPC_NOT_FOUND,
