@@ -8,7 +8,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "hako-config.h"
 #include "error.h"
 #include "host-cgroup.h"
 #include "log.h"
