@@ -87,11 +87,13 @@ static void task_create(void *userdata, const struct ttrpc_call *call, const Pro
 
 static int start_exec(struct shim *s, struct shim_task *t, struct shim_proc *p, char **ret_error)
 {
+        /* The paths Exec stored; opening fills io afresh (with copies of them). */
+        _cleanup_free_ char *in = TAKE_PTR(p->io.stdin_path), *out = TAKE_PTR(p->io.stdout_path),
+                            *err = TAKE_PTR(p->io.stderr_path);
         struct process *rp;
         int r;
 
-        r = shim_stdio_open(&p->io, t->id, s->opts->ns, p->io.stdin_path, p->io.stdout_path,
-                            p->io.stderr_path, p->io.terminal, ret_error);
+        r = shim_stdio_open(&p->io, t->id, s->opts->ns, in, out, err, p->io.terminal, ret_error);
         if (r < 0)
                 return r;
         r = container_exec(t->ctr, p->exec_id, p->spec, p->io.terminal, p->rows, p->columns, &rp, ret_error);

@@ -70,6 +70,9 @@ cri_start() {
 #!/bin/sh
 export HAKO_KERNEL='$HAKO_KERNEL' HAKO_INITRD='$HAKO_INITRD' HAKO_BOOT_TIMEOUT='${HAKO_BOOT_TIMEOUT:-60}'
 export HAKO_ROOT='$work/hako' HAKO_CONFIG='$config'
+# A sanitizer build's reports would go to the serving shim's stderr, /dev/null: into files instead.
+[ -n "\${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS="\$ASAN_OPTIONS:log_path=$work/sanitizer"
+[ -n "\${UBSAN_OPTIONS:-}" ] && export UBSAN_OPTIONS="\$UBSAN_OPTIONS:log_path=$work/sanitizer"
 exec '$shim' "\$@"
 SH
   chmod +x "$work/bin/containerd-shim-hako-v2"

@@ -232,6 +232,7 @@ cri rmp "$p1" >/dev/null 2>&1
 check "no VM, virtiofsd or shim left" "" "$(left "qemu-system.*$work|virtiofsd.*$work|shim-hako-v2.*$work")"
 check "no shim state left" "" "$(ls -A "$work/hako/shim/k8s.io" 2>/dev/null; ls -A "$work/hako/s" 2>/dev/null)"
 check "no mount of the tests left" "" "$(grep -c " $work/root" /proc/mounts | grep -v '^0$')"
+check "no sanitizer reports from the shims" "" "$(cat "$work"/sanitizer.* 2>/dev/null | head -20)"
 check "the pod's host cgroup is gone" "" "$(find /sys/fs/cgroup -path "*/$cgroup_test/podpa/*" -maxdepth 5 -type d 2>/dev/null)"
 find /sys/fs/cgroup -maxdepth 4 -depth -type d -path "*/$cgroup_test*" -exec rmdir {} + 2>/dev/null
 tap_done

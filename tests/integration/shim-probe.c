@@ -335,6 +335,15 @@ int main(int argc, char **argv)
                 return 1;
         }
         snprintf(pattern, sizeof(pattern), "%s/", work);
+        /* A sanitizer build's reports would go to the serving shim's stderr, /dev/null. */
+        for (const char *const *v = (const char *const[]){"ASAN_OPTIONS", "UBSAN_OPTIONS", NULL}; *v; v++) {
+                const char *o = getenv(*v);
+                char buf[1024];
+                if (o) {
+                        snprintf(buf, sizeof(buf), "%s:log_path=%s/sanitizer", o, work);
+                        setenv(*v, buf, 1);
+                }
+        }
         if (access(rootfs, F_OK) < 0) {
                 char cmd[1024];
                 snprintf(cmd, sizeof(cmd), "HAKO_ROOT=%s/hako '%s' run --rm busybox true >/dev/null 2>&1",
@@ -566,6 +575,20 @@ int main(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/hako/shim/probe/crash", work);
         ok(access(path, F_OK) < 0 && access(addr3 + 7, F_OK) < 0, "no state or socket left");
 
+        {
+                char cmd[256];
+                snprintf(cmd, sizeof(cmd), "cat %s/sanitizer.* 2>/dev/null | head -30", work);
+                FILE *f = popen(cmd, "r");
+                char line[512];
+                bool any = false;
+                while (f && fgets(line, sizeof(line), f)) {
+                        printf("# %s", line);
+                        any = true;
+                }
+                if (f)
+                        pclose(f);
+                ok(!any, "no sanitizer reports from the shims");
+        }
         printf("1..%d\n", n);
         if (!failed) {
                 char cmd[128];
