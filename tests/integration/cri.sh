@@ -226,6 +226,25 @@ rund task rm r3
 rund containers rm r3
 check "ctr task rm: gone" "" "$(c task ls -q | grep '^r3$')"
 
+# containerd's log URIs instead of fifos: a file, and a logging binary (streams on fds 3 and 4, it
+# says it is ready by closing fd 5; its environment is CONTAINER_ID and CONTAINER_NAMESPACE only).
+rund run --rm --log-uri "file://$work/logs/l1.log" "${HR[@]}" "$img" l1 sh -c 'echo to-file; echo err-file >&2'
+check "ctr run --log-uri file://: both streams in the file" "0 err-file to-file" "$rc $(sort "$work/logs/l1.log" | tr '\n' ' ' | sed 's/ $//')"
+cat >"$work/logger.sh" <<'SH'
+#!/bin/sh
+PATH=/usr/bin:/bin
+exec 5>&-
+echo "$CONTAINER_NAMESPACE/$CONTAINER_ID $1=$2" >"$2.env"
+cat <&3 >"$2.out" &
+cat <&4 >"$2.err"
+wait
+SH
+chmod +x "$work/logger.sh"
+rund run --rm --log-uri "binary://$work/logger.sh?to=$work/logs/bin" "${HR[@]}" "$img" l2 sh -c 'echo to-bin; echo err-bin >&2'
+for _ in $(seq 50); do [ -s "$work/logs/bin.err" ] && break; sleep 0.1; done
+check "ctr run --log-uri binary://: the logger gets each stream, its args and environment" \
+  "0 to-bin err-bin k8s.io/l2 to=$work/logs/bin" "$rc $(cat "$work/logs/bin.out") $(cat "$work/logs/bin.err") $(cat "$work/logs/bin.env")"
+
 # --- and it all goes away --------------------------------------------------------------------------
 cri stopp "$p1" >/dev/null 2>&1
 cri rmp "$p1" >/dev/null 2>&1
