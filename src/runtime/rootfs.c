@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "spec.h"
 
 #define MOUNTPOINT_PATH_MAX 1024
 
@@ -147,23 +148,6 @@ static int make_in_root(int root_fd, const char *rel, bool is_file, unsigned dep
         return 0;
 }
 
-static bool is_bind(json_t *m)
-{
-        const char *type = json_string_value(json_object_get(m, "type"));
-        size_t i;
-        json_t *o;
-
-        if (type && !strcmp(type, "bind"))
-                return true;
-        json_array_foreach(json_object_get(m, "options"), i, o)
-        {
-                const char *s = json_string_value(o);
-                if (s && (!strcmp(s, "bind") || !strcmp(s, "rbind")))
-                        return true;
-        }
-        return false;
-}
-
 /* Whether another mount of the spec goes on a proper prefix of dest (other than the root). */
 static bool under_other_mount(json_t *mounts, const char *dest)
 {
@@ -214,7 +198,7 @@ int rootfs_make_mountpoints(const char *rootfs, json_t *spec, char **ret_error)
                         return error_set(ret_error, r, "invalid mount destination '%s'", dest);
                 if (!*rel || under_other_mount(mounts, rel))
                         continue;
-                if (is_bind(m)) {
+                if (spec_mount_is_bind(m)) {
                         const char *src = json_string_value(json_object_get(m, "source"));
                         is_file = src && stat(src, &st) == 0 && !S_ISDIR(st.st_mode);
                 }

@@ -169,7 +169,7 @@ int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bo
         return 0;
 }
 
-static bool mount_is_bind(json_t *m)
+bool spec_mount_is_bind(json_t *m)
 {
         const char *type = json_string_value(json_object_get(m, "type"));
         size_t i;
@@ -316,7 +316,7 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
         json_t *m;
         json_array_foreach(mounts, i, m)
         {
-                if (!mount_is_bind(m))
+                if (!spec_mount_is_bind(m))
                         continue;
                 const char *src = json_string_value(json_object_get(m, "source"));
                 struct stat st;

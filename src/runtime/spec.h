@@ -53,6 +53,8 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
 /* The share of a container's rootfs: its guest path in *ret_guest (malloc'd). */
 int spec_share_rootfs(struct share_table *shares, const char *host, bool ro, struct strv *used,
                       char **ret_guest);
+/* Whether a spec mount is a bind mount (type "bind", or a bind/rbind option). */
+bool spec_mount_is_bind(json_t *m);
 /* Sets K=V in a process's env array, replacing an earlier K. */
 void spec_env_set(json_t *env, const char *kv);
 /* Checks for what a VM cannot honour (joining host namespaces); a clear error instead. */
