@@ -15,7 +15,6 @@
 int cmd_oci_ps(int argc, char **argv, const struct global_options *g)
 {
         static const struct option longopts[] = {{"format", required_argument, NULL, 'f'}, {}};
-        _cleanup_free_ char *error = NULL;
         const char *format = "table";
         struct oci_state s;
         char pid[16];

@@ -67,9 +67,11 @@ static int parse_string(const char **pp, char **ret)
                         break;
                 if (c == '\\' && q == '"') {
                         p++;
-                        c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-                        if (c != '\n' && c != '\t' && c != '"' && c != '\\')
+                        /* Only \n, \t, \" and \\: a backslash before a real newline would carry
+                         * the string (and the line count) on to the next line. */
+                        if (*p != 'n' && *p != 't' && *p != '"' && *p != '\\')
                                 return -EINVAL;
+                        c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
                 }
                 if (n + 1 >= sizeof(out))
                         return -E2BIG;
@@ -421,7 +423,7 @@ int hako_config_apply_annotations(struct hako_config *c, json_t *annotations, ch
                         r = parse_size(s, &bytes);
                         /* A plain number is MiB, as default_memory. */
                         if (r >= 0 && strspn(s, "0123456789") == strlen(s))
-                                bytes <<= 20;
+                                r = bytes > (UINT64_MAX >> 20) ? -ERANGE : (bytes <<= 20, 0);
                         if (r >= 0)
                                 r = set_memory(&c->default_memory_mib, (long long)(bytes >> 20), false);
                         if (r >= 0 && c->max_memory_mib && c->default_memory_mib > c->max_memory_mib)

@@ -84,7 +84,8 @@ static int mount_one(const Containerd__Types__Mount *m, const char *target, char
 
         r = shim_mount_options(m->options, m->n_options, &f, data, sizeof(data));
         if (r < 0)
-                return error_set(ret_error, r, "rootfs mount options are longer than %d bytes", MOUNT_DATA_MAX);
+                return error_set(ret_error, r, "rootfs mount options are longer than %d bytes",
+                                 MOUNT_DATA_MAX);
         const char *type = m->type && *m->type ? m->type : NULL;
         if (type && !strcmp(type, "bind"))
                 f |= MS_BIND;

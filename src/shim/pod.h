@@ -26,5 +26,6 @@ enum pod_role pod_role(json_t *spec, const char **ret_sandbox_id);
 int pod_join_sandbox_namespaces(json_t *spec, uint32_t host_pid, uint32_t guest_pid, char **ret_error);
 
 /* Takes the path of the network namespace out of a sandbox's spec (the shim joins it on the
- * host; the guest makes a namespace of its own): *ret_path is NULL when there is none. */
+ * host; the guest makes a namespace of its own): *ret_path is NULL when there is none. -EINVAL
+ * for a spec with two network namespaces. */
 int pod_take_network_namespace(json_t *spec, char **ret_path, bool *ret_new);

@@ -172,7 +172,6 @@ static void task_delete(void *userdata, const struct ttrpc_call *call, const Pro
         const Containerd__Task__V2__DeleteRequest *req = (const void *)m;
         Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
         Google__Protobuf__Timestamp ts;
-        _cleanup_free_ char *error = NULL;
         struct shim_task *t;
         struct shim_proc *p = lookup(s, call, req->id, req->exec_id, &t);
 
@@ -461,7 +460,7 @@ static void task_update(void *userdata, const struct ttrpc_call *call, const Pro
 {
         struct shim *s = userdata;
         const Containerd__Task__V2__UpdateTaskRequest *req = (const void *)m;
-        _cleanup_free_ char *error = NULL, *json = NULL;
+        _cleanup_free_ char *error = NULL;
         struct shim_task *t;
         int r;
 

@@ -25,6 +25,7 @@
 #include "arena.h"
 #include "macro.h"
 #include "ttrpc.h"
+#include "walk.h"
 
 #define FUZZ_MAX_FRAME (64u << 10)
 #define FUZZ_ARENA     (1u << 20)
@@ -32,126 +33,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static volatile uint64_t sink;
-
-#define CHECK(cond)                                                                                          \
-        do {                                                                                                 \
-                if (!(cond)) {                                                                               \
-                        fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);         \
-                        abort();                                                                             \
-                }                                                                                            \
-        } while (0)
-
-static void check_id(const char *s)
-{
-        size_t n;
-
-        if (!ttrpc_valid_id(s))
-                return;
-        n = strlen(s);
-        CHECK(n >= 1 && n <= HAKO_MAX_ID_LEN);
-        CHECK(strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n);
-        CHECK(strcmp(s, ".") != 0 && strcmp(s, "..") != 0);
-}
-
-/* Visits every field of a decoded message: strings are validated, bytes summed, submessages walked.
- * Returns true when the message (or a submessage) holds an unknown field with number 0: protobuf-c 1.4
- * accepts field 0 when its tag is an overlong (multi-byte) varint, keeps it as an unknown field, and
- * re-packs it as a 1-byte tag that it then refuses to decode. Such a message does not round-trip. */
-static bool walk(const ProtobufCMessage *m, unsigned depth)
-{
-        const ProtobufCMessageDescriptor *d = m->descriptor;
-        bool field0 = false;
-
-        CHECK(depth < 64);
-        CHECK(d && d->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC);
-        CHECK(m->n_unknown_fields == 0 || m->unknown_fields != NULL);
-        for (unsigned i = 0; i < m->n_unknown_fields; i++) {
-                const ProtobufCMessageUnknownField *u = &m->unknown_fields[i];
-                CHECK(u->len == 0 || u->data != NULL);
-                for (size_t j = 0; j < u->len; j++)
-                        sink += u->data[j];
-                field0 |= u->tag == 0;
-        }
-        for (unsigned i = 0; i < d->n_fields; i++) {
-                const ProtobufCFieldDescriptor *f = &d->fields[i];
-                const uint8_t *member = (const uint8_t *)m + f->offset;
-                const void *elems = member;
-                size_t count = 1;
-
-                if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-                        count = *(const size_t *)((const uint8_t *)m + f->quantifier_offset);
-                        elems = *(void *const *)member;
-                        CHECK(count == 0 || elems != NULL);
-                }
-                for (size_t k = 0; k < count; k++) {
-                        switch (f->type) {
-                        case PROTOBUF_C_TYPE_STRING: {
-                                const char *s = ((const char *const *)elems)[k];
-                                if (s) {
-                                        check_id(s);
-                                        sink += strlen(s);
-                                }
-                                break;
-                        }
-                        case PROTOBUF_C_TYPE_BYTES: {
-                                const ProtobufCBinaryData *b = &((const ProtobufCBinaryData *)elems)[k];
-                                CHECK(b->len == 0 || b->data != NULL);
-                                for (size_t j = 0; j < b->len; j++)
-                                        sink += b->data[j];
-                                break;
-                        }
-                        case PROTOBUF_C_TYPE_MESSAGE: {
-                                const ProtobufCMessage *sub = ((const ProtobufCMessage *const *)elems)[k];
-                                if (sub)
-                                        field0 |= walk(sub, depth + 1);
-                                break;
-                        }
-                        default:
-                                break; /* scalars live inline */
-                        }
-                }
-        }
-        return field0;
-}
-
-/* Re-packing a decoded message, decoding that and packing again must give the same bytes. */
-static void check_repack(const ProtobufCMessage *m, bool field0, struct arena *scratch)
-{
-        size_t n1 = protobuf_c_message_get_packed_size(m), n2;
-        _cleanup_free_ uint8_t *p1 = malloc(n1 ? n1 : 1);
-        _cleanup_free_ uint8_t *p2 = NULL;
-        ProtobufCMessage *again;
-
-        CHECK(p1);
-        CHECK(protobuf_c_message_pack(m, p1) == n1);
-        arena_reset(scratch);
-        again = protobuf_c_message_unpack(m->descriptor, &scratch->allocator, n1, p1);
-        if (!again) {
-                /* Only acceptable when the scratch arena ran out, or for the field-0 quirk. */
-                CHECK(field0 || scratch->used > scratch->cap / 2);
-                return;
-        }
-        n2 = protobuf_c_message_get_packed_size(again);
-        CHECK(n2 == n1);
-        p2 = malloc(n2 ? n2 : 1);
-        CHECK(p2);
-        CHECK(protobuf_c_message_pack(again, p2) == n2);
-        CHECK(memcmp(p1, p2, n1) == 0);
-}
-
+/* Decodes one payload and drops it again: the envelope decoded before it stays valid. */
 static void decode(const ProtobufCMessageDescriptor *d, struct arena *a, struct arena *scratch, size_t len,
                    const uint8_t *data)
 {
         size_t mark = a->used;
-        ProtobufCMessage *m = protobuf_c_message_unpack(d, &a->allocator, len, data);
 
-        CHECK(a->used <= a->cap);
-        if (m) {
-                CHECK(m->descriptor == d);
-                check_repack(m, walk(m, 0), scratch);
-        }
-        /* Drop just this message: the envelope decoded before it stays valid. */
+        (void)fuzz_decode(d, a, scratch, len, data);
         a->used = mark;
 }
 
@@ -167,7 +55,7 @@ static void handle_frame(const struct ttrpc_frame *f, struct arena *a, struct ar
         if (req) {
                 const struct agent_method *m;
 
-                check_repack(&req->base, walk(&req->base, 0), scratch);
+                fuzz_check_repack(&req->base, fuzz_walk(&req->base, 0), scratch);
                 m = agent_method_find(req->method);
                 if (m)
                         decode(m->request, a, scratch, req->payload.len, req->payload.data);
@@ -182,21 +70,18 @@ static void handle_frame(const struct ttrpc_frame *f, struct arena *a, struct ar
         resp = hako__ttrpc__response__unpack(&a->allocator, f->length, f->data);
         CHECK(a->used <= a->cap);
         if (resp) {
-                check_repack(&resp->base, walk(&resp->base, 0), scratch);
+                fuzz_check_repack(&resp->base, fuzz_walk(&resp->base, 0), scratch);
                 if (resp->status)
-                        sink += (uint32_t)resp->status->code;
-                decode(&hako__agent__v1__health_response__descriptor, a, scratch, resp->payload.len,
-                       resp->payload.data);
-                decode(&hako__agent__v1__wait_process_response__descriptor, a, scratch, resp->payload.len,
-                       resp->payload.data);
-                decode(&hako__agent__v1__write_stream_response__descriptor, a, scratch, resp->payload.len,
-                       resp->payload.data);
-                decode(&hako__agent__v1__read_stream_response__descriptor, a, scratch, resp->payload.len,
-                       resp->payload.data);
-                decode(&hako__agent__v1__stats_container_response__descriptor, a, scratch, resp->payload.len,
-                       resp->payload.data);
-                decode(&hako__agent__v1__empty__descriptor, a, scratch, resp->payload.len,
-                       resp->payload.data);
+                        fuzz_sink += (uint32_t)resp->status->code;
+                /* Every response type of the table, each once (several methods answer Empty). */
+                for (size_t i = 0; i < agent_methods_count; i++) {
+                        const ProtobufCMessageDescriptor *d = agent_methods[i].response;
+                        bool seen = false;
+                        for (size_t j = 0; j < i && !seen; j++)
+                                seen = agent_methods[j].response == d;
+                        if (!seen)
+                                decode(d, a, scratch, resp->payload.len, resp->payload.data);
+                }
         }
 }
 

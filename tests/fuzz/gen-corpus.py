@@ -95,22 +95,36 @@ REQUESTS = {
     f_varint(6, 132),
     "SignalProcess": f_bytes(1, "web") + f_bytes(2, "") + f_varint(3, 15) + f_varint(4, 1),
     "WaitProcess": f_bytes(1, "web") + f_bytes(2, "exec-1"),
-    "WriteStream": f_bytes(1, "web") + f_bytes(2, "exec-1") + f_bytes(3, b"echo hi\n"),
+    "WriteStdin": f_bytes(1, "web") + f_bytes(2, "exec-1") + f_bytes(3, b"echo hi\n"),
     "CloseStdin": f_bytes(1, "web") + f_bytes(2, "exec-1"),
-    "ReadStream": f_bytes(1, "web") + f_bytes(2, "exec-1") + f_varint(3, 65536),
+    "ReadStdout": f_bytes(1, "web") + f_bytes(2, "exec-1") + f_varint(3, 65536),
+    "ReadStderr": f_bytes(1, "web") + f_bytes(2, "") + f_varint(3, 4096),
     "TtyWinResize": f_bytes(1, "web") + f_bytes(2, "") + f_varint(3, 40) + f_varint(4, 120),
     "StatsContainer": f_bytes(1, "web"),
+    "RemoveProcess": f_bytes(1, "web") + f_bytes(2, "exec-1"),
+    "UpdateContainer": f_bytes(1, "web") + f_bytes(2, '{"memory":{"limit":536870912},"cpu":{"quota":50000}}'),
+    "ListProcesses": f_bytes(1, "web"),
+    "PauseContainer": f_bytes(1, "web") + f_varint(2, 1),
+    "GetOOMEvent": b"",
+    "OnlineResources": b"",
     "DestroySandbox": b"",
 }
 
 RESPONSES = {
-    "health": f_bytes(1, "0.1.0") + f_varint(2, 1) + f_bytes(3, "6.1.0-hako") + f_varint(4, 123456789),
+    "health": f_bytes(1, "0.1.0") + f_varint(2, 3) + f_bytes(3, "6.1.0-hako") + f_varint(4, 123456789),
     "wait": f_varint(1, 0) + f_varint(2, 0),
     "wait-neg": f_varint(1, -1) + f_varint(2, 9),  # negative int32: 10-byte varint
     "write": f_varint(1, 8),
     "read": f_bytes(1, b"total 0\r\n\x1b[0m"),
     "read-eof": b"",
-    "stats": b"".join(f_varint(i, (1 << (4 * i)) - 1) for i in range(1, 10)),
+    "stats": b"".join(f_varint(i, (1 << (4 * i)) - 1) for i in range(1, 13)) +
+    f_bytes(13, f_bytes(1, "inactive_file") + f_varint(2, 4096)) + f_bytes(14, f_bytes(1, "oom_kill") + f_varint(2, 1)) +
+    f_bytes(15, f_varint(1, 8) + f_varint(2, 0) + f_varint(3, 1 << 30) + f_varint(5, 12)),
+    "create": f_varint(1, 4242),
+    "exec": f_varint(1, 4243),
+    "pids": f_bytes(1, b"".join(varint(p) for p in [1, 7, 4242])),
+    "oom": f_bytes(1, "web"),
+    "online": f_varint(1, 4) + f_varint(2, 2048),
 }
 
 
@@ -155,7 +169,7 @@ def corpus():
     c["req-group-wiretype"] = frame(request("Health", key(5, 3) + key(5, 4)))
     c["req-many-storages"] = frame(request("CreateSandbox", f_bytes(3, b"") * 3000))
     c["req-many-metadata"] = frame(request("Health", metadata=[("", "")] * 2000))
-    c["req-overlong-varint"] = frame(request("ReadStream", f_bytes(1, "c") + key(3, 0) + b"\x80" * 9 + b"\x01"))
+    c["req-overlong-varint"] = frame(request("ReadStdout", f_bytes(1, "c") + key(3, 0) + b"\x80" * 9 + b"\x01"))
     c["req-wrong-wiretype"] = frame(request("StartContainer", f_varint(1, 5)))
     c["req-negative-timeout"] = frame(request("Health", timeout=-1))
 
