@@ -41,7 +41,7 @@ _printf_(1, 2) static inline void diag(const char *fmt, ...)
         fflush(stdout);
 }
 
-static inline bool tap_vok(bool cond, const char *file, int line, const char *fmt, va_list ap)
+_printf_(4, 0) static inline bool tap_vok(bool cond, const char *file, int line, const char *fmt, va_list ap)
 {
         tap_run++;
         if (!cond)
