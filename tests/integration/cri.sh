@@ -207,7 +207,7 @@ check "ctr run: exit status, stdout and stderr apart" "3 out err" "$rc $out $err
 out=$(timeout 60 python3 "$here/pty-run.py" 24 80 ctr --address "$work/c.sock" -n k8s.io run --rm -t "${HR[@]}" "$img" r2 \
   sh -c 'tty; stty size' | tr -d '\r')
 check "ctr run -t: a terminal" "/dev/pts/0 24 80" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
-rund run -d "${HR[@]}" "$img" r3 sh -c 'trap "exit 6" TERM; echo ready >/tmp/ready; while :; do sleep 0.1; done'
+rund run -d "${HR[@]}" "$img" r3 sh -c 'trap "exit 6" TERM; sleep 1000 & echo ready >/tmp/ready; while :; do sleep 0.1; done'
 for _ in $(seq 300); do c task exec --exec-id probe r3 cat /tmp/ready 2>/dev/null | grep -q ready && break; sleep 0.2; done
 rund task exec --exec-id e1 r3 sh -c 'echo in-exec; exit 4'
 check "ctr task exec: output and exit status" "4 in-exec" "$rc $out"
