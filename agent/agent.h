@@ -141,6 +141,11 @@ int agent_sandbox_online(uint32_t *ret_cpus, uint64_t *ret_memory_mib);
 int agent_sandbox_mount_storage(const char *driver, const char *source, const char *mount_point,
                                 char **options, size_t n_options);
 
+/* network.c: makes the device with the request's MAC what the host's interface is. */
+#include "agent.pb-c.h"
+int agent_network_configure(const Hako__Agent__V1__ConfigureInterfaceRequest *req, char *ret_error,
+                            size_t size);
+
 /* stats.c */
 struct agent_stat_key {
         char key[32];

@@ -760,6 +760,24 @@ static void handle_online_resources(uint32_t sid, const ProtobufCMessage *m)
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
+static void handle_configure_interface(uint32_t sid, const ProtobufCMessage *m)
+{
+        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        char err[256];
+        int r = agent_network_configure((const void *)m, err, sizeof(err));
+
+        if (r < 0) {
+                log_debug("ConfigureInterface: %s", err);
+                reply(sid,
+                      r == -EINVAL   ? TTRPC_INVALID_ARGUMENT
+                      : r == -ENODEV ? TTRPC_NOT_FOUND
+                                     : TTRPC_INTERNAL,
+                      err, NULL);
+                return;
+        }
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
 static void handle_get_oom_event(uint32_t sid, const ProtobufCMessage *m)
 {
         (void)m;
@@ -795,6 +813,8 @@ static const struct {
     {"PauseContainer", &hako__agent__v1__pause_container_request__descriptor, handle_pause_container},
     {"GetOOMEvent", &hako__agent__v1__get_oomevent_request__descriptor, handle_get_oom_event},
     {"OnlineResources", &hako__agent__v1__online_resources_request__descriptor, handle_online_resources},
+    {"ConfigureInterface", &hako__agent__v1__configure_interface_request__descriptor,
+     handle_configure_interface},
 };
 
 static void handle_frame(const struct ttrpc_frame *f)

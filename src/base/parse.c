@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,4 +174,22 @@ int parse_signal(const char *s, int *ret)
                 return 0;
         }
         return -EINVAL;
+}
+
+void format_mac(const uint8_t mac[6], char ret[18])
+{
+        snprintf(ret, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int parse_mac(const char *s, uint8_t ret[6])
+{
+        unsigned v[6];
+        int n = 0;
+
+        if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) != 6 ||
+            s[n] != 0)
+                return -EINVAL;
+        for (int i = 0; i < 6; i++)
+                ret[i] = (uint8_t)v[i];
+        return 0;
 }

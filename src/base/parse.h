@@ -13,3 +13,6 @@ int parse_cpus(const char *s, uint32_t *ret_millis);
 int parse_user(const char *s, uint32_t *ret_uid, uint32_t *ret_gid, int *ret_has_gid);
 /* "9", "KILL", "SIGKILL", "sigkill" → 9. */
 int parse_signal(const char *s, int *ret);
+/* "aa:bb:cc:dd:ee:ff" ⇄ 6 bytes. */
+void format_mac(const uint8_t mac[6], char ret[18]);
+int parse_mac(const char *s, uint8_t ret[6]);

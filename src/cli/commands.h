@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include "attach.h"
 #include "hv.h"
 
 struct global_options {
@@ -10,6 +11,7 @@ struct global_options {
         bool debug;
         int log_fd; /* --log FILE, -1: stderr */
         bool log_json;
+        const char *net_mode; /* --net-mode; NULL: the configuration's ([network] mode) */
 };
 
 int cmd_run(int argc, char **argv, const struct global_options *g);
@@ -35,6 +37,8 @@ int cmd_oci_events(int argc, char **argv, const struct global_options *g);
 int cmd_oci_update(int argc, char **argv, const struct global_options *g);
 int cmd_oci_ps(int argc, char **argv, const struct global_options *g);
 int cmd_oci_unsupported(int argc, char **argv, const struct global_options *g);
+/* --net-mode, else the configuration's; 0, or 1 after logging the error. */
+int cli_net_mode(const struct global_options *g, enum net_mode *ret);
 struct oci_state;
 /* Loads container id's state for a command; on failure logs runc's one-line error (container
  * does not exist, ...) and returns -errno. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "hako-config.h"
 #include "log.h"
 #include "parse.h"
 
@@ -53,9 +54,12 @@ static void usage(FILE *f)
             "hako run --bundle|-b DIR [-d] [--pid-file F] [--console-socket S] ID\n"
             "  the OCI run (create + start + wait + delete), chosen when --bundle is given\n"
             "hako ps [--format table|json] ID   the OCI ps (the container's host process)\n\n"
-            "global: --root DIR --log FILE --log-format text|json --debug --systemd-cgroup (ignored)\n\n"
+            "global: --root DIR --log FILE --log-format text|json --debug --systemd-cgroup (ignored)\n"
+            "        --net-mode tcfilter|macvtap|none (how the container's network namespace reaches the "
+            "VM)\n\n"
             "environment: HAKO_ROOT (state root), HAKO_GUEST_DIR / HAKO_KERNEL / HAKO_INITRD (guest image),\n"
-            "             HAKO_BOOT_TIMEOUT (seconds), HAKO_TIMING=1 (print a timing breakdown)\n");
+            "             HAKO_BOOT_TIMEOUT (seconds), HAKO_TIMING=1 (print a timing breakdown)\n"
+            "             HAKO_CONFIG (the configuration file, default " HAKO_CONFIG_DEFAULT ")\n");
 }
 
 int main(int argc, char **argv)
@@ -66,6 +70,7 @@ int main(int argc, char **argv)
                 OPT_DEBUG,
                 OPT_LOG,
                 OPT_LOG_FORMAT,
+                OPT_NET_MODE,
                 OPT_IGNORED,
                 OPT_IGNORED_ARG
         };
@@ -75,6 +80,7 @@ int main(int argc, char **argv)
             {"debug", no_argument, NULL, OPT_DEBUG},
             {"log", required_argument, NULL, OPT_LOG},
             {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+            {"net-mode", required_argument, NULL, OPT_NET_MODE},
             /* runc's; a VM's host side has no use for them */
             {"systemd-cgroup", no_argument, NULL, OPT_IGNORED},
             {"rootless", required_argument, NULL, OPT_IGNORED_ARG},
@@ -135,6 +141,9 @@ int main(int argc, char **argv)
                                 return 125;
                         }
                         g.log_json = !strcmp(optarg, "json");
+                        break;
+                case OPT_NET_MODE:
+                        g.net_mode = optarg;
                         break;
                 case OPT_IGNORED:
                 case OPT_IGNORED_ARG:

@@ -38,6 +38,8 @@ int oci_create_parse(int argc, char **argv, const struct global_options *g, bool
                                     .detach = !run};
         int c;
 
+        if (cli_net_mode(g, &o.net_mode))
+                return 1;
         *ret_pid_file = NULL;
         optind = 1;
         opterr = 0;

@@ -43,6 +43,8 @@ struct hv_config {
         const char *virtiofs_tag; /* non-NULL: a virtio-fs device on virtiofs_fd */
         int virtiofs_fd;          /* connected to virtiofsd (vhost-user); the caller keeps it */
         const char *console_log;
+        const struct hv_nic *nics; /* present from the start (hot-added right after a restore) */
+        size_t n_nics;
         /* restore: load the saved state on restore_fd (see save) instead of booting. The VM must
          * be built exactly like the one that was saved, except that its virtio-fs device, which
          * cannot be migrated, is hot-added after the restore: the guest has to rescan its PCI bus. */
@@ -52,6 +54,14 @@ struct hv_config {
          * fresh memfd. save() then leaves RAM out of the saved state: the file holds it. */
         bool file_ram;
         int ram_fd;
+};
+
+/* A network device: a virtio-net NIC on a tap (or macvtap) fd, with the MAC the guest's device
+ * gets. */
+struct hv_nic {
+        const char *id; /* [a-z0-9]+, unique in the VM */
+        int fd;         /* the caller keeps it; QEMU gets a copy */
+        uint8_t mac[6];
 };
 
 /* Devices added to a running VM (hot-plug, where the machine type allows it). */
@@ -91,6 +101,8 @@ struct hv_ops {
         int (*add_vcpus)(struct hv_vm *vm, uint32_t total);
         /* Hot-adds mib of memory (a DIMM, shared so virtiofsd can map it). */
         int (*add_memory)(struct hv_vm *vm, uint64_t mib);
+        /* Hot-adds a NIC; -EOPNOTSUPP where the machine cannot (microvm). */
+        int (*add_nic)(struct hv_vm *vm, const struct hv_nic *nic);
         /* Pauses the VM and writes its whole state to path (a new file), for hv_config.restore. The VM
          * stays paused. */
         int (*save)(struct hv_vm *vm, const char *path);

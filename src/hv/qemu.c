@@ -16,6 +16,7 @@
 #include "hv.h"
 #include "log.h"
 #include "macro.h"
+#include "parse.h"
 #include "qmp.h"
 #include "spawn.h"
 #include "strv.h"
@@ -23,16 +24,21 @@
 
 #define QEMU_BINARY "qemu-system-x86_64"
 /* DIMMs a VM can take (each growth of a pod is one). */
-#define QEMU_DIMM_SLOTS 16
+#define QEMU_DIMM_SLOTS    16
+#define QEMU_MAX_BOOT_NICS 8
 
 struct qemu_vm {
         struct hv_vm base; /* first: a struct hv_vm * is a struct qemu_vm * */
         struct strv argv;
-        int agent_fd;    /* handed to QEMU as fd 3 */
-        int vfs_fd;      /* handed to QEMU as fd 5: connected to virtiofsd */
-        int qmp_peer_fd; /* handed to QEMU as fd 4 */
-        int restore_fd;  /* handed to QEMU as fd 6: the saved state to load */
-        int ram_fd;      /* handed to QEMU as fd 7: the guest RAM file */
+        int agent_fd;                    /* handed to QEMU as fd 3 */
+        int vfs_fd;                      /* handed to QEMU as fd 5: connected to virtiofsd */
+        int qmp_peer_fd;                 /* handed to QEMU as fd 4 */
+        int restore_fd;                  /* handed to QEMU as fd 6: the saved state to load */
+        int ram_fd;                      /* handed to QEMU as fd 7: the guest RAM file */
+        int nic_fds[QEMU_MAX_BOOT_NICS]; /* handed to QEMU as fds 8...: boot-time NICs' taps */
+        struct hv_nic nics[QEMU_MAX_BOOT_NICS];
+        char nic_ids[QEMU_MAX_BOOT_NICS][16];
+        size_t n_nics;
         char *virtiofs_tag;
         int qmp_fd; /* our end */
         struct qmp qmp;
@@ -98,6 +104,8 @@ static void qemu_free(struct hv_vm *vm)
         safe_close(q->qmp_fd);
         safe_close(q->restore_fd);
         safe_close(q->ram_fd);
+        for (size_t i = 0; i < q->n_nics; i++)
+                safe_close(q->nic_fds[i]);
         safe_close(vm->pidfd);
         free(q->console_log);
         free(q->virtiofs_tag);
@@ -202,6 +210,19 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 if (q->agent_fd < 0)
                         goto fail_errno;
         }
+        if (cfg->n_nics > QEMU_MAX_BOOT_NICS) {
+                qemu_free(&q->base);
+                return -E2BIG;
+        }
+        for (size_t i = 0; i < cfg->n_nics; i++) {
+                q->nics[i] = cfg->nics[i];
+                snprintf(q->nic_ids[i], sizeof(q->nic_ids[i]), "%s", cfg->nics[i].id);
+                q->nics[i].id = q->nic_ids[i];
+                q->nic_fds[i] = fcntl(cfg->nics[i].fd, F_DUPFD_CLOEXEC, 3);
+                q->n_nics = i + 1;
+                if (q->nic_fds[i] < 0)
+                        goto fail_errno;
+        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
                 goto fail_errno;
         q->qmp_fd = sp[0];
@@ -301,6 +322,16 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 strv_push(a, "-chardev");
                 strv_push(a, "socket,id=vfs,fd=5");
         }
+        /* A restored VM gets its NICs hot-added, like virtio-fs: the template had none. */
+        for (size_t i = 0; i < q->n_nics && !cfg->restore; i++) {
+                char mac[18];
+                format_mac(q->nics[i].mac, mac);
+                strv_push(a, "-netdev");
+                strv_pushf(a, "tap,id=%s,fd=%zu,vhost=off", q->nics[i].id, 8 + i);
+                strv_push(a, "-device");
+                strv_pushf(a, "%s,netdev=%s,id=nic-%s,mac=%s", pc ? "virtio-net-pci" : "virtio-net-device",
+                           q->nics[i].id, q->nics[i].id, mac);
+        }
         if (cfg->restore) {
                 /* Stay paused after loading: the virtio-fs device goes in before the guest runs. */
                 strv_push(a, "-S");
@@ -331,6 +362,7 @@ fail_errno : {
 }
 
 static int qemu_qmp(struct qemu_vm *q, const char *cmd, const char *args);
+static int qemu_add_nic(struct hv_vm *vm, const struct hv_nic *nic);
 
 #define IGNORE_SHARED_CAP "{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}"
 
@@ -385,6 +417,14 @@ static int qemu_finish_restore(struct qemu_vm *q)
         r = qemu_qmp(q, "device_add", args);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < q->n_nics; i++) {
+                q->nics[i].fd = q->nic_fds[i];
+                r = qemu_add_nic(&q->base, &q->nics[i]);
+                q->nic_fds[i] = safe_close(q->nic_fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        q->n_nics = 0;
         r = qemu_qmp(q, "cont", NULL);
         log_debug("restored: state loaded in %lld ms, virtio-fs added and running after %lld ms",
                   t_loaded - t0, mono_ms() - t0);
@@ -395,7 +435,7 @@ static int qemu_start(struct hv_vm *vm)
 {
         struct qemu_vm *q = to_qemu(vm);
         _cleanup_close_ int log_fd = -1;
-        int fds[5], nfds;
+        int fds[5 + QEMU_MAX_BOOT_NICS], nfds;
         int r;
 
         /* QEMU's own stderr (bad option, missing file) goes next to the console log. */
@@ -410,8 +450,14 @@ static int qemu_start(struct hv_vm *vm)
         fds[1] = q->qmp_peer_fd;
         fds[2] = q->vfs_fd >= 0 ? q->vfs_fd : q->qmp_peer_fd;
         fds[3] = q->restore_fd >= 0 ? q->restore_fd : q->qmp_peer_fd;
-        fds[4] = q->ram_fd;
+        fds[4] = q->ram_fd >= 0 ? q->ram_fd : q->qmp_peer_fd;
         nfds = q->ram_fd >= 0 ? 5 : q->restore_fd >= 0 ? 4 : q->vfs_fd >= 0 ? 3 : 2;
+        /* NICs at 8 and up (a restored VM hot-adds them instead). */
+        if (q->n_nics && !q->virtiofs_tag) {
+                for (size_t i = 0; i < q->n_nics; i++)
+                        fds[5 + i] = q->nic_fds[i];
+                nfds = 5 + (int)q->n_nics;
+        }
         struct spawn_opts o = {
             .argv = (const char *const *)q->argv.v,
             .pass_fds = fds,
@@ -437,6 +483,9 @@ static int qemu_start(struct hv_vm *vm)
         q->ram_fd = safe_close(q->ram_fd);
         if (q->virtiofs_tag)
                 return qemu_finish_restore(q);
+        for (size_t i = 0; i < q->n_nics; i++)
+                q->nic_fds[i] = safe_close(q->nic_fds[i]);
+        q->n_nics = 0;
         return 0;
 }
 
@@ -610,6 +659,39 @@ static int qemu_add_memory(struct hv_vm *vm, uint64_t mib)
         return 0;
 }
 
+static int qemu_add_nic(struct hv_vm *vm, const struct hv_nic *nic)
+{
+        struct qemu_vm *q = to_qemu(vm);
+        _cleanup_free_ char *args = NULL, *err = NULL;
+        char fdname[32], mac[18];
+        int r;
+
+        if (!q->pc)
+                return -EOPNOTSUPP;
+        if (strspn(nic->id, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(nic->id) || !*nic->id ||
+            strlen(nic->id) > 15)
+                return -EINVAL;
+        snprintf(fdname, sizeof(fdname), "fd-%s", nic->id);
+        r = qmp_getfd(&q->qmp, fdname, nic->fd, 10000, &err);
+        if (r < 0) {
+                log_debug("QMP getfd failed: %s", err ? err : strerror(-r));
+                return r;
+        }
+        if (asprintf(&args, "{\"type\":\"tap\",\"id\":\"%s\",\"fd\":\"%s\",\"vhost\":false}", nic->id,
+                     fdname) < 0)
+                return -ENOMEM;
+        r = qemu_qmp(q, "netdev_add", args);
+        if (r < 0)
+                return r;
+        free(args);
+        format_mac(nic->mac, mac);
+        if (asprintf(&args,
+                     "{\"driver\":\"virtio-net-pci\",\"id\":\"nic-%s\",\"netdev\":\"%s\",\"mac\":\"%s\"}",
+                     nic->id, nic->id, mac) < 0)
+                return -ENOMEM;
+        return qemu_qmp(q, "device_add", args);
+}
+
 /* QEMU 7.2 has no file: migration URI, and exec: runs a shell: only plain paths go in. */
 static bool shell_safe_path(const char *p)
 {
@@ -661,6 +743,7 @@ const struct hv_ops hv_qemu_ops = {
     .add_device = qemu_add_device,
     .add_vcpus = qemu_add_vcpus,
     .add_memory = qemu_add_memory,
+    .add_nic = qemu_add_nic,
     .save = qemu_save,
     .console = qemu_console,
     .free = qemu_free,

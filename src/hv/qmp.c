@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -61,7 +62,14 @@ static int qmp_read_msg(struct qmp *q, long long deadline, json_t **ret)
         }
 }
 
+static int qmp_send_fd(struct qmp *q, const char *command, const char *args_json, int fd);
+
 static int qmp_send(struct qmp *q, const char *command, const char *args_json)
+{
+        return qmp_send_fd(q, command, args_json, -1);
+}
+
+static int qmp_send_fd(struct qmp *q, const char *command, const char *args_json, int fd)
 {
         _cleanup_free_ char *line = NULL;
         int len;
@@ -72,6 +80,33 @@ static int qmp_send(struct qmp *q, const char *command, const char *args_json)
                 len = asprintf(&line, "{\"execute\":\"%s\"}\n", command);
         if (len < 0)
                 return -ENOMEM;
+        if (fd >= 0) {
+                /* The fd rides on the command's first byte (QMP's getfd takes it from there). */
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(int))];
+                } control = {0};
+                struct iovec iov = {line, (size_t)len};
+                struct msghdr msg = {.msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = &control,
+                                     .msg_controllen = sizeof(control)};
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+                ssize_t n;
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+                do
+                        n = sendmsg(q->fd, &msg, MSG_NOSIGNAL);
+                while (n < 0 && errno == EINTR);
+                if (n < 0)
+                        return negative_errno();
+                if (n == len)
+                        return 0;
+                memmove(line, line + n, (size_t)(len - n));
+                len -= (int)n;
+        }
         for (int off = 0; off < len;) {
                 ssize_t n = write(q->fd, line + off, (size_t)(len - off));
                 if (n < 0) {
@@ -129,6 +164,23 @@ int qmp_execute_json(struct qmp *q, const char *command, const char *args_json, 
         if (r < 0)
                 return r;
         return qmp_wait_reply(q, deadline, ret_return, ret_error);
+}
+
+int qmp_getfd(struct qmp *q, const char *name, int fd, int timeout_ms, char **ret_error)
+{
+        long long deadline = mono_ms() + timeout_ms;
+        _cleanup_free_ char *args = NULL;
+        int r;
+
+        r = qmp_execute(q, "query-status", NULL, timeout_ms, ret_error); /* negotiated first */
+        if (r < 0)
+                return r;
+        if (asprintf(&args, "{\"fdname\":\"%s\"}", name) < 0)
+                return -ENOMEM;
+        r = qmp_send_fd(q, "getfd", args, fd);
+        if (r < 0)
+                return r;
+        return qmp_wait_reply(q, deadline, NULL, ret_error);
 }
 
 int qmp_execute(struct qmp *q, const char *command, const char *args_json, int timeout_ms, char **ret_error)

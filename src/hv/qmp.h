@@ -20,6 +20,8 @@ int qmp_execute(struct qmp *q, const char *command, const char *args_json, int t
 /* The same, handing out the reply's "return" value (a new reference). */
 int qmp_execute_json(struct qmp *q, const char *command, const char *args_json, int timeout_ms,
                      json_t **ret_return, char **ret_error);
+/* Hands fd to QEMU under name (QMP getfd), for a later command to use it by that name. */
+int qmp_getfd(struct qmp *q, const char *name, int fd, int timeout_ms, char **ret_error);
 /* Runs an argument-less query and copies the string member `key` of its reply. */
 int qmp_query_string(struct qmp *q, const char *command, const char *key, int timeout_ms, char *ret,
                      size_t size);

@@ -155,6 +155,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
             .host_cgroup = host_cgroup,
             .new_netns = new_netns,
             .netns_path = netns_path,
+            .net_mode = o->net_mode,
         };
         vm_size_from_spec(spec, &mc.vcpus, &mc.memory_mib);
         host_cgroup_limits_merge(&mc.host_limits,

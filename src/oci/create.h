@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "attach.h"
 #include "hv.h"
 
 struct oci_create_opts {
@@ -17,6 +18,7 @@ struct oci_create_opts {
         bool debug;
         int log_fd; /* for the host process's own messages; -1: none */
         bool log_json;
+        enum net_mode net_mode;
 };
 
 /* `create`: checks the bundle, forks the container's host process (monitor.h), which boots the

@@ -31,6 +31,7 @@
 #include "sandbox.h"
 #include "state.h"
 #include "timeutil.h"
+#include "watch.h"
 
 #define EXIT_HAKO_ERROR     125
 #define AGENT_TIMEOUT_MS    60000
@@ -44,6 +45,8 @@ struct monitor {
         struct sandbox *sb;
         struct container *ctr;
         int ctl_fd, signal_fd;
+        int net_fd;            /* changes of the network namespace (watch.h); -1: not watched */
+        long long net_sync_at; /* when to mirror them into the guest; 0: nothing pending */
         bool paused, shutdown, vm_gone, init_done;
         long long init_done_at;
         struct host_cgroup_limits host_limits; /* as last applied (create, then updates) */
@@ -239,6 +242,30 @@ static void on_vm_exit(void *userdata, short revents)
         ((struct monitor *)userdata)->vm_gone = true;
 }
 
+/* A change comes in bursts (a veth moved in, then its addresses and routes): the guest follows
+ * once they settle. */
+#define NET_SETTLE_MS 100
+
+static void on_net(void *userdata, short revents)
+{
+        struct monitor *m = userdata;
+
+        (void)revents;
+        if (net_watch_drain(m->net_fd) && !m->net_sync_at)
+                m->net_sync_at = mono_ms() + NET_SETTLE_MS;
+}
+
+static void net_sync(struct monitor *m)
+{
+        _cleanup_free_ char *error = NULL;
+
+        m->net_sync_at = 0;
+        /* The container keeps running: the caller's later change is what failed. */
+        if (sandbox_net_sync(m->sb, &error) < 0)
+                log_error("container %s: the network namespace changed, and the guest cannot follow: %s",
+                          m->c->id, error ? error : "unknown error");
+}
+
 static void on_control(void *userdata, short revents)
 {
         struct monitor *m = userdata;
@@ -282,7 +309,15 @@ static int monitor_loop(struct monitor *m)
                                 break;
                         pollset_timeout(ps, left);
                 }
+                if (m->net_sync_at) {
+                        long long left = m->net_sync_at - mono_ms();
+                        if (left <= 0)
+                                net_sync(m);
+                        else
+                                pollset_timeout(ps, left);
+                }
                 sandbox_poll_add(m->sb, ps);
+                (void)pollset_add(ps, m->net_fd, POLLIN, on_net, m);
                 (void)pollset_add(ps, m->signal_fd, POLLIN, on_signal, m);
                 (void)pollset_add(ps, m->sb->vm->pidfd, POLLIN, on_vm_exit, m);
                 (void)pollset_add(ps, m->ctl_fd, POLLIN, on_control, m);
@@ -362,7 +397,8 @@ static void notify(int fd, int r, const char *error)
 
 int monitor_main(const struct monitor_config *c, int notify_fd)
 {
-        struct monitor m = {.c = c, .ctl_fd = -1, .signal_fd = -1, .host_limits = c->host_limits};
+        struct monitor m = {
+            .c = c, .ctl_fd = -1, .signal_fd = -1, .net_fd = -1, .host_limits = c->host_limits};
         _cleanup_free_ char *error = NULL;
         _cleanup_close_ int tty_fd = -1, sfd = -1;
         sigset_t oldmask;
@@ -415,6 +451,9 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
             .vcpus = c->vcpus,
             .memory_mib = c->memory_mib,
             .shares = c->shares,
+            .net_mode = c->net_mode,
+            /* Docker's interfaces come after create, by its hooks: they are hot-plugged. */
+            .machine = c->net_mode != NET_MODE_NONE ? "pc" : NULL,
             .boot_timeout_ms = c->boot_timeout_ms,
             .debug = c->debug,
         };
@@ -423,6 +462,10 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
                 notify(notify_fd, r, error);
                 return EXIT_HAKO_ERROR;
         }
+        /* Watched from before the hooks: what Docker's libnetwork-setkey hook sets up is hot-added
+         * below, and what comes later (`docker network connect`) once it settles. */
+        if (c->net_mode != NET_MODE_NONE && net_watch_open(&m.net_fd) < 0)
+                log_warning("cannot watch the network namespace: later changes will not reach the guest");
         r = create_container(&m, tty_fd, &error);
         if (r >= 0)
                 r = write_record(&m);
@@ -434,10 +477,14 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
                 r = run_hooks(&m, "prestart", "created", &error);
                 if (r >= 0)
                         r = run_hooks(&m, "createRuntime", "created", &error);
+                if (r >= 0)
+                        r = sandbox_net_sync(m.sb, &error);
+                m.net_sync_at = 0;
         }
         if (r < 0) {
                 sandbox_destroy(m.sb, false);
                 safe_close(m.ctl_fd);
+                safe_close(m.net_fd);
                 notify(notify_fd, r, error);
                 return EXIT_HAKO_ERROR;
         }
@@ -461,6 +508,7 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         }
         /* No more requests: a late client gets "not running" instead of waiting. */
         m.ctl_fd = safe_close(m.ctl_fd);
+        m.net_fd = safe_close(m.net_fd);
         while (m.ctr->execs)
                 exec_session_end(m.ctr->execs->userdata, EXIT_KILLED_BY_HAKO);
         char code[16];

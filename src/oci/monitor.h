@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "host-cgroup.h"
+#include "attach.h"
 #include "hv.h"
 #include "shares.h"
 
@@ -30,6 +31,7 @@ struct monitor_config {
         const char *host_cgroup;               /* normalized linux.cgroupsPath; NULL: none */
         bool new_netns;                        /* the spec asks for a new network namespace: ours */
         const char *netns_path;                /* ... or names one to join */
+        enum net_mode net_mode;                /* how its interfaces reach the VM */
         struct host_cgroup_limits host_limits; /* from linux.resources */
         uint32_t vcpus;
         uint64_t memory_mib;

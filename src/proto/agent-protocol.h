@@ -24,6 +24,9 @@
 #define HAKO_MAX_STAT_KEYS     64
 #define HAKO_MAX_IO_DEVICES    32
 #define HAKO_MAX_OOM_EVENTS    64 /* queued in the guest until the host asks */
+#define HAKO_MAX_NET_ADDRS     16
+#define HAKO_MAX_NET_ROUTES    64
+#define HAKO_MAX_NET_NEIGHS    64
 
 /* Guest paths. The virtio-fs share (tag HAKO_SHARED_TAG) is mounted at HAKO_GUEST_SHARED_DIR;
  * a container's bundle lives in HAKO_GUEST_CONTAINERS_DIR/<id>, its rootfs at .../<id>/rootfs. */

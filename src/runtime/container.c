@@ -10,6 +10,7 @@
 #include "error.h"
 #include "log.h"
 #include "macro.h"
+#include "spec.h"
 
 #define AGENT_TIMEOUT_MS 60000
 
@@ -78,6 +79,7 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         }
         c->id = strdup(cfg->id);
         c->init = process_new(c, "", cfg->tty);
+        spec_guest_network(cfg->spec);
         json = json_dumps(cfg->spec, JSON_COMPACT);
         if (!c->id || !c->init || !json) {
                 r = -ENOMEM;

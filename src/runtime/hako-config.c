@@ -203,6 +203,12 @@ static int set_key(struct hako_config *c, const char *section, const char *key, 
                    const char **ret_what)
 {
         *ret_what = "unknown key";
+        if (!strcmp(section, "network")) {
+                if (strcmp(key, "mode") != 0)
+                        return -ENOENT;
+                *ret_what = "bad value (tcfilter, macvtap or none)";
+                return v->type == V_STRING ? net_mode_parse(v->s, &c->net_mode) : -EINVAL;
+        }
         if (strcmp(section, "hypervisor") != 0)
                 return -ENOENT;
         *ret_what = "bad value";
@@ -287,7 +293,7 @@ static int parse(struct hako_config *c, const char *path, const char *text, char
                                                  at);
                         memcpy(section, start + 1, n);
                         section[n] = 0;
-                        if (strcmp(section, "hypervisor") != 0)
+                        if (strcmp(section, "hypervisor") != 0 && strcmp(section, "network") != 0)
                                 return error_set(ret_error, -EINVAL, "%s:%u: unknown section [%s]", path, at,
                                                  section);
                         p = *eol ? eol + 1 : eol;

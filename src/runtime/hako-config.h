@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attach.h"
 #include "hv.h"
 
 /* The configuration of a runtime flavour: one TOML file (default HAKO_CONFIG_DEFAULT; containerd
@@ -26,6 +27,10 @@
  *   templates = true                 # restore VMs from saved templates
  *   debug_console = false            # the guest's console in the sandbox's state, agent debug
  *   enable_annotations = ["vcpus", "memory"]
+ *
+ *   [network]
+ *   mode = "tcfilter"                # how the container's interfaces reach the VM: "tcfilter",
+ *                                    # "macvtap" or "none" (docs/networking.md)
  */
 
 #define HAKO_CONFIG_DEFAULT    "/etc/hako/hako.toml"
@@ -42,6 +47,7 @@ struct hako_config {
         uint64_t default_memory_mib, max_memory_mib;
         bool templates;
         bool debug_console;
+        enum net_mode net_mode;
         char **enable_annotations;
         size_t n_enable_annotations;
 };

@@ -191,6 +191,8 @@ static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, co
             .restore_fd = restore_fd,
             .file_ram = ram_fd >= 0,
             .ram_fd = ram_fd,
+            .nics = shares ? sb->net.nics : NULL,
+            .n_nics = shares ? sb->net.n : 0,
         };
         r = ops->create(&hc, &sb->vm);
         safe_close(sp[1]);
@@ -413,6 +415,10 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         snprintf(pid, sizeof(pid), "%d", (int)getpid());
         state_write(sb->state_dir, "owner", pid);
 
+        /* The interfaces first: one that cannot be attached fails before a VM exists. */
+        r = sandbox_net_prepare(&sb->net, cfg->net_mode, sb->state_dir, ret_error);
+        if (r < 0)
+                goto fail;
         r = template_for(cfg, kernel, initrd, key, &restore_fd, &template_ram, ret_error);
         if (r == -ETIME) {
                 r = -ETIMEDOUT;
@@ -476,6 +482,9 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                         goto fail;
                 }
         }
+        r = sandbox_net_configure(sb, ret_error);
+        if (r < 0)
+                goto fail;
         sb->t_sandbox_ready = mono_ms();
         state_write(sb->state_dir, "status", "running");
         *ret = sb;
@@ -504,6 +513,7 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
         while (sb->containers)
                 container_forget(sb->containers);
         sandbox_stop_vm(sb);
+        sandbox_net_done(&sb->net);
         if (sb->state_dir) {
                 if (keep_record) {
                         state_write(sb->state_dir, "status", "exited");

@@ -6,6 +6,7 @@
 
 #include "agent-client.h"
 #include "hv.h"
+#include "sandbox-net.h"
 #include "shares.h"
 #include "virtiofsd.h"
 
@@ -29,6 +30,9 @@ struct sandbox_config {
         uint32_t max_vcpus;
         uint64_t max_memory_mib;
         struct share_table *shares; /* what the guest sees first; taken over by the sandbox */
+        /* How the interfaces of the calling process's network namespace reach the guest (NONE:
+         * the guest has only its loopback). */
+        enum net_mode net_mode;
         int boot_timeout_ms;
         bool debug;
 };
@@ -47,7 +51,8 @@ struct sandbox {
         bool agent_ready;
         int agent_error;              /* the channel broke (-errno): the guest is lost */
         struct container *containers; /* container.c */
-        bool restored;                /* the VM is a restored template, not a cold boot */
+        struct sandbox_net net;
+        bool restored; /* the VM is a restored template, not a cold boot */
         uint32_t vcpus;
         uint64_t memory_mib;
         /* CLOCK_MONOTONIC ms, for the timing breakdown */

@@ -360,3 +360,13 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
                                               "period", (json_int_t)100000));
         return o->guest_namespace_paths ? 0 : spec_check_supported(spec, ret_error);
 }
+
+void spec_guest_network(json_t *spec)
+{
+        json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
+
+        for (size_t i = json_array_size(ns); i-- > 0;)
+                if (!strcmp(json_string_value(json_object_get(json_array_get(ns, i), "type")) ?: "",
+                            "network"))
+                        json_array_remove(ns, i);
+}

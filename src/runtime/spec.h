@@ -59,3 +59,7 @@ bool spec_mount_is_bind(json_t *m);
 void spec_env_set(json_t *env, const char *kv);
 /* Checks for what a VM cannot honour (joining host namespaces); a clear error instead. */
 int spec_check_supported(json_t *spec, char **ret_error);
+/* Takes the network namespace out of a spec for the guest: every container of a sandbox runs in
+ * the guest's own network namespace, where the NICs that mirror its host side are (a pod's
+ * containers thus share localhost). */
+void spec_guest_network(json_t *spec);

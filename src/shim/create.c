@@ -168,6 +168,7 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
             .memory_mib = mib,
             .boot_timeout_ms = s->boot_timeout_ms,
             .debug = cfg.debug_console,
+            .net_mode = cfg.net_mode,
         };
         r = sandbox_create(&sc, &s->sb, ret_error);
         if (r < 0)
