@@ -125,6 +125,17 @@ int agent_container_update(struct agent_container *c, const char *resources_json
 int agent_container_pause(struct agent_container *c, bool pause, struct agent_crun_error *err);
 int agent_container_resize(struct agent_process *p, unsigned rows, unsigned columns);
 
+/* dns.c: relays queries to loopback nameservers (the host's side has them) through the host.
+ * fn is called when queries are waiting for agent_dns_next. */
+void agent_dns_init(void (*fn)(void));
+/* Answers UDP port 53 on addr (4 or 16 bytes, loopback only); again for the same: nothing. */
+int agent_dns_listen(const uint8_t *addr, size_t len);
+/* The oldest query not handed out yet; false: none. The pointers stay valid until the next call. */
+bool agent_dns_next(uint32_t *ret_id, const uint8_t **ret_server, size_t *ret_server_len,
+                    const uint8_t **ret_data, size_t *ret_len);
+/* Sends the host's answer to query id's client; -ENOENT when it has been dropped. */
+int agent_dns_answer(uint32_t id, const uint8_t *data, size_t len);
+
 /* oom.c: OOM kills inside containers' cgroups (memory.events oom_kill), watched with inotify. */
 int agent_oom_init(void (*fn)(struct agent_container *c));
 /* Starts watching c's cgroup (known once its init exists). */
@@ -141,6 +152,8 @@ int agent_sandbox_online(uint32_t *ret_cpus, uint64_t *ret_memory_mib);
 int agent_sandbox_mount_storage(const char *driver, const char *source, const char *mount_point,
                                 char **options, size_t n_options);
 
+/* network.c: sets a net.* sysctl (key in dotted form) in the guest's network namespace. */
+int agent_network_sysctl(const char *key, const char *value);
 /* network.c: makes the device with the request's MAC what the host's interface is. */
 #include "agent.pb-c.h"
 int agent_network_configure(const Hako__Agent__V1__ConfigureInterfaceRequest *req, char *ret_error,

@@ -126,6 +126,18 @@ static int flush_addresses(int nl, int ifindex)
         return 0;
 }
 
+/* Loopback, multicast or unspecified: on an interface they would take the guest's own loopback
+ * or mean nothing; the host's side may hold them, the guest does not. */
+static bool address_usable(const Hako__Agent__V1__IPAddress *a)
+{
+        const uint8_t *b = a->address.data;
+        static const uint8_t zero[16], loop6[16] = {[15] = 1};
+
+        if (a->family == AF_INET)
+                return b[0] != 127 && (b[0] & 0xf0) != 0xe0 && memcmp(b, zero, 4) != 0;
+        return b[0] != 0xff && memcmp(b, zero, 16) != 0 && memcmp(b, loop6, 16) != 0;
+}
+
 static int add_address(int nl, int ifindex, const Hako__Agent__V1__IPAddress *a)
 {
         size_t len = a->family == AF_INET ? 4 : 16;
@@ -139,6 +151,8 @@ static int add_address(int nl, int ifindex, const Hako__Agent__V1__IPAddress *a)
         if ((a->family != AF_INET && a->family != AF_INET6) || a->address.len != len ||
             a->prefix_len > len * 8)
                 return -EINVAL;
+        if (!address_usable(a))
+                return -EADDRNOTAVAIL;
         nlmsg_init(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, &ifa, sizeof(ifa));
         nla_put(&m, IFA_LOCAL, a->address.data, len);
         nla_put(&m, IFA_ADDRESS, a->address.data, len);
@@ -153,7 +167,8 @@ static int add_route(int nl, int ifindex, const Hako__Agent__V1__Route *rt)
                           .rtm_table = RT_TABLE_MAIN,
                           .rtm_protocol = RTPROT_BOOT,
                           .rtm_scope = (uint8_t)rt->scope,
-                          .rtm_type = RTN_UNICAST};
+                          .rtm_type = RTN_UNICAST,
+                          .rtm_flags = rt->onlink ? RTNH_F_ONLINK : 0};
         struct nlmsg m;
 
         if ((rt->family != AF_INET && rt->family != AF_INET6) || rt->dst_len > len * 8 ||
@@ -186,12 +201,48 @@ static int add_neighbor(int nl, int ifindex, const Hako__Agent__V1__Neighbor *n)
         return nl_call(nl, &m);
 }
 
+static int name_to_index(const char *name)
+{
+        char path[64], buf[32] = "";
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+                return -ENODEV;
+        return atoi(buf);
+}
+
 static bool name_valid(const char *s)
 {
         size_t n = strlen(s);
         return n > 0 && n < IFNAMSIZ &&
                strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@") == n &&
                strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+int agent_network_sysctl(const char *key, const char *value)
+{
+        char path[160] = "/proc/sys/";
+        size_t len = strlen(key), vlen = strlen(value);
+        int fd, r = 0;
+
+        /* Only the network namespace's own settings; nothing that climbs out of /proc/sys/net. */
+        if (strncmp(key, "net.", 4) != 0 || len > 128 || vlen > 256 || strstr(key, "..") ||
+            key[len - 1] == '.' ||
+            strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                path[10 + i] = key[i] == '.' ? '/' : key[i];
+        path[10 + len] = 0;
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, value, vlen) != (ssize_t)vlen)
+                r = negative_errno();
+        close(fd);
+        return r;
 }
 
 int agent_network_configure(const Hako__Agent__V1__ConfigureInterfaceRequest *req, char *ret_error,
@@ -208,10 +259,17 @@ int agent_network_configure(const Hako__Agent__V1__ConfigureInterfaceRequest *re
                 snprintf(ret_error, size, "invalid interface description");
                 return -EINVAL;
         }
-        while ((ifindex = find_by_mac(req->mac.data, current)) == 0) {
-                if (mono_ms() > deadline) {
+        /* A device hot-plugged into a running VM shows up on a PCI rescan: the guest kernel has
+         * no ACPI PCI hot-plug (nothing is ever unplugged). */
+        for (long long next_rescan = 0; (ifindex = find_by_mac(req->mac.data, current)) == 0;) {
+                long long now = mono_ms();
+                if (now > deadline) {
                         snprintf(ret_error, size, "no network device with that MAC in the guest");
                         return -ENODEV;
+                }
+                if (now >= next_rescan) {
+                        (void)agent_sandbox_rescan_pci();
+                        next_rescan = now + 500;
                 }
                 nanosleep(&(struct timespec){.tv_nsec = 5L * 1000 * 1000}, NULL);
         }
@@ -224,11 +282,25 @@ int agent_network_configure(const Hako__Agent__V1__ConfigureInterfaceRequest *re
                 snprintf(ret_error, size, "netlink: %s", strerror(-r));
                 return r;
         }
-        /* Renaming needs the link down. */
+        /* Renaming needs the link down. Another device may hold the name for now (the guest
+         * numbers its devices in PCI order, the host's names need not follow it): it moves
+         * aside, to be renamed in turn when its own request comes. */
         if (strcmp(current, req->name) != 0) {
                 r = link_set(nl, ifindex, NULL, 0, 0);
                 if (r >= 0)
                         r = link_set(nl, ifindex, req->name, 0, -1);
+                if (r == -EEXIST) {
+                        int other = name_to_index(req->name);
+                        char aside[IFNAMSIZ];
+                        snprintf(aside, sizeof(aside), "hako-%d", other);
+                        r = other > 0 && other != ifindex && strcmp(req->name, "lo") != 0
+                                ? link_set(nl, other, NULL, 0, 0)
+                                : -EEXIST;
+                        if (r >= 0)
+                                r = link_set(nl, other, aside, 0, -1);
+                        if (r >= 0)
+                                r = link_set(nl, ifindex, req->name, 0, -1);
+                }
                 if (r < 0) {
                         snprintf(ret_error, size, "renaming %s to %s: %s", current, req->name, strerror(-r));
                         return r;
@@ -248,7 +320,10 @@ int agent_network_configure(const Hako__Agent__V1__ConfigureInterfaceRequest *re
                                 inet_ntop((int)req->addresses[i]->family, req->addresses[i]->address.data, a,
                                           sizeof(a));
                         snprintf(ret_error, size, "adding the address %s/%u to %s: %s", a,
-                                 req->addresses[i]->prefix_len, req->name, strerror(-r));
+                                 req->addresses[i]->prefix_len, req->name,
+                                 r == -EADDRNOTAVAIL ? "a loopback, multicast or unspecified address cannot "
+                                                       "be an interface's in the guest"
+                                                     : strerror(-r));
                         return r;
                 }
         }

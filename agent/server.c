@@ -22,10 +22,17 @@
 /* ttRPC over the host connection: framing, dispatch, and requests parked until a process makes
  * progress. */
 
-enum pending_kind { PENDING_WAIT, PENDING_READ_OUT, PENDING_READ_ERR, PENDING_WRITE, PENDING_OOM };
+enum pending_kind {
+        PENDING_WAIT,
+        PENDING_READ_OUT,
+        PENDING_READ_ERR,
+        PENDING_WRITE,
+        PENDING_OOM,
+        PENDING_DNS
+};
 
 struct pending {
-        struct agent_process *process; /* NULL for PENDING_OOM */
+        struct agent_process *process; /* NULL for PENDING_OOM, PENDING_DNS */
         uint8_t *data;                 /* writes: a copy, the request's arena is reused */
         size_t data_len;
         uint32_t stream_id;
@@ -183,6 +190,22 @@ static bool try_write(uint32_t sid, struct agent_process *p, const void *data, s
         return true;
 }
 
+static bool reply_dns_query(uint32_t sid)
+{
+        Hako__Agent__V1__NextDNSQueryResponse resp = HAKO__AGENT__V1__NEXT_DNSQUERY_RESPONSE__INIT;
+        const uint8_t *server, *data;
+        size_t server_len, len;
+
+        if (!agent_dns_next(&resp.id, &server, &server_len, &data, &len))
+                return false;
+        resp.nameserver.data = (uint8_t *)server;
+        resp.nameserver.len = server_len;
+        resp.query.data = (uint8_t *)data;
+        resp.query.len = len;
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+        return true;
+}
+
 static bool pending_try(struct pending *pd)
 {
         switch (pd->kind) {
@@ -201,6 +224,8 @@ static bool pending_try(struct pending *pd)
                         return false;
                 reply_oom(pd->stream_id);
                 return true;
+        case PENDING_DNS:
+                return reply_dns_query(pd->stream_id);
         }
         return true;
 }
@@ -406,6 +431,19 @@ static void handle_create_container(uint32_t sid, const ProtobufCMessage *m)
             req->rows > 65535 || req->columns > 65535) {
                 reply(sid, TTRPC_INVALID_ARGUMENT, "invalid CreateContainer request", NULL);
                 return;
+        }
+        if (req->n_net_sysctls > HAKO_MAX_NET_SYSCTLS) {
+                reply(sid, TTRPC_INVALID_ARGUMENT, "too many sysctls", NULL);
+                return;
+        }
+        for (size_t i = 0; i < req->n_net_sysctls; i++) {
+                int r = agent_network_sysctl(req->net_sysctls[i]->key, req->net_sysctls[i]->value);
+                if (r < 0) {
+                        char what[96];
+                        snprintf(what, sizeof(what), "sysctl %.64s", req->net_sysctls[i]->key);
+                        reply_errno(sid, r, what);
+                        return;
+                }
         }
         if (agent_container_create(req->container_id, req->oci_spec, req->rootfs->source,
                                    req->rootfs->overlay, req->rootfs->readonly, req->terminal, req->rows,
@@ -787,6 +825,52 @@ static void handle_get_oom_event(uint32_t sid, const ProtobufCMessage *m)
                 park(sid, PENDING_OOM, NULL);
 }
 
+/* dns.c has queries: they go to the host's waiting NextDNSQuery calls. */
+static void on_dns_queued(void)
+{
+        for (size_t i = 0; i < HAKO_MAX_PENDING; i++)
+                if (pending[i].used && pending[i].kind == PENDING_DNS && pending_try(&pending[i]))
+                        pending_free(&pending[i]);
+}
+
+static void handle_start_dns_relay(uint32_t sid, const ProtobufCMessage *m)
+{
+        const Hako__Agent__V1__StartDNSRelayRequest *req = (const void *)m;
+        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+
+        if (req->n_nameservers > HAKO_MAX_DNS_SERVERS) {
+                reply(sid, TTRPC_INVALID_ARGUMENT, "too many nameservers", NULL);
+                return;
+        }
+        for (size_t i = 0; i < req->n_nameservers; i++) {
+                int r = agent_dns_listen(req->nameservers[i].data, req->nameservers[i].len);
+                if (r < 0) {
+                        reply_errno(sid, r, "listening for DNS queries");
+                        return;
+                }
+        }
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
+static void handle_next_dns_query(uint32_t sid, const ProtobufCMessage *m)
+{
+        (void)m;
+        if (!reply_dns_query(sid))
+                park(sid, PENDING_DNS, NULL);
+}
+
+static void handle_answer_dns_query(uint32_t sid, const ProtobufCMessage *m)
+{
+        const Hako__Agent__V1__AnswerDNSQueryRequest *req = (const void *)m;
+        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        int r = agent_dns_answer(req->id, req->answer.data, req->answer.len);
+
+        /* A late answer (the query was dropped) is not the host's error. */
+        if (r < 0 && r != -ENOENT)
+                log_debug_errno(r, "DNS answer %u: %m", req->id);
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+}
+
 static const struct {
         const char *name;
         const ProtobufCMessageDescriptor *request;
@@ -815,6 +899,9 @@ static const struct {
     {"OnlineResources", &hako__agent__v1__online_resources_request__descriptor, handle_online_resources},
     {"ConfigureInterface", &hako__agent__v1__configure_interface_request__descriptor,
      handle_configure_interface},
+    {"StartDNSRelay", &hako__agent__v1__start_dnsrelay_request__descriptor, handle_start_dns_relay},
+    {"NextDNSQuery", &hako__agent__v1__next_dnsquery_request__descriptor, handle_next_dns_query},
+    {"AnswerDNSQuery", &hako__agent__v1__answer_dnsquery_request__descriptor, handle_answer_dns_query},
 };
 
 static void handle_frame(const struct ttrpc_frame *f)
@@ -997,6 +1084,7 @@ int agent_server_init(void)
         r = agent_process_init(on_process_changed);
         if (r < 0)
                 return r;
+        agent_dns_init(on_dns_queued);
         r = agent_oom_init(on_oom);
         if (r < 0)
                 return r;

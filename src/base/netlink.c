@@ -216,3 +216,15 @@ int nl_dump(int fd, struct nlmsg *m, int (*fn)(const struct nlmsghdr *h, void *u
                 return r;
         return recv_answer(fd, m->hdr.nlmsg_seq, fn, userdata);
 }
+
+int nl_get(int fd, struct nlmsg *m, int (*fn)(const struct nlmsghdr *h, void *userdata), void *userdata)
+{
+        int r;
+
+        /* The answer, then the acknowledgement that ends it (or the error instead). */
+        m->hdr.nlmsg_flags |= NLM_F_ACK;
+        r = send_msg(fd, m);
+        if (r < 0)
+                return r;
+        return recv_answer(fd, m->hdr.nlmsg_seq, fn, userdata);
+}

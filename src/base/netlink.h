@@ -51,6 +51,8 @@ uint32_t nla_get_u32(const struct nlattr *a); /* 0 for a short attribute */
 int nl_open(int *ret_fd);
 /* Sends m (with NLM_F_ACK) and waits for the kernel's answer: 0 or its -errno. */
 int nl_call(int fd, struct nlmsg *m);
+/* Sends a request for one object (RTM_GETLINK by name, ...) and calls fn for the answer. */
+int nl_get(int fd, struct nlmsg *m, int (*fn)(const struct nlmsghdr *h, void *userdata), void *userdata);
 /* Sends a dump request and calls fn for every message of the answer; fn returning < 0 stops
  * (the rest is read and dropped) and is returned. */
 int nl_dump(int fd, struct nlmsg *m, int (*fn)(const struct nlmsghdr *h, void *userdata), void *userdata);

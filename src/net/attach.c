@@ -129,6 +129,29 @@ static int filter_delete(int nl, int ifindex)
         return nl_call(nl, &m);
 }
 
+static int count_one(const struct nlmsghdr *h, void *userdata)
+{
+        if (h->nlmsg_type == RTM_NEWTFILTER)
+                (*(int *)userdata)++;
+        return 0;
+}
+
+/* How many filters the ingress qdisc of ifindex has (-errno). */
+static int ingress_filters(int nl, int ifindex)
+{
+        struct tcmsg tc = {
+            .tcm_family = AF_UNSPEC,
+            .tcm_ifindex = ifindex,
+            .tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0),
+        };
+        struct nlmsg m;
+        int n = 0, r;
+
+        nlmsg_init(&m, RTM_GETTFILTER, 0, &tc, sizeof(tc));
+        r = nl_dump(nl, &m, count_one, &n);
+        return r < 0 ? r : n;
+}
+
 /* if_nametoindex() lives in <net/if.h>, which cannot go with the kernel's headers above. */
 static int name_to_index(const char *name)
 {
@@ -167,8 +190,13 @@ static int attach_tcfilter(int nl, const struct net_iface *i, struct net_attachm
 
         snprintf(name, sizeof(name), NET_TAP_PREFIX "%d", i->ifindex);
         r = open_tap(name, &a->fd, &a->tap_ifindex);
+        if (r == -EBUSY)
+                return error_set(ret_error, r, "%s is already attached to another sandbox", i->name);
         if (r < 0)
                 return error_set(ret_error, r, "cannot create a tap beside %s: %s", i->name, strerror(-r));
+        /* The tap was free, so a filter of ours still on the interface is a killed sandbox's:
+         * it redirects to a tap that is gone, and would take every frame before ours. */
+        (void)filter_delete(nl, i->ifindex);
         r = link_set(nl, a->tap_ifindex, i->mtu, NULL, true);
         if (r < 0)
                 return error_set(ret_error, r, "cannot bring up the tap beside %s: %s", i->name,
@@ -225,18 +253,83 @@ static int open_macvtap_dev(const char *scratch, const char *name, int ifindex, 
         return r;
 }
 
+/* "hako:PID:STARTTIME" of the calling process, for a macvtap's alias: a macvtap outlives a killed
+ * owner, and a later attach must tell a leftover from one in use. */
+static int owner_tag(pid_t pid, char *buf, size_t size)
+{
+        _cleanup_free_ char *stat = NULL;
+        char path[64];
+        size_t len;
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        r = read_full_file(path, 4096, &stat, &len);
+        if (r < 0)
+                return r;
+        /* Field 22, counted after the command name, which may hold anything but ends with ')'. */
+        const char *p = strrchr(stat, ')');
+        for (int field = 2; p && field < 22; field++)
+                p = strchr(p + 1, ' ');
+        if (!p)
+                return -EIO;
+        snprintf(buf, size, "hako:%d:%llu", (int)pid, strtoull(p + 1, NULL, 10));
+        return 0;
+}
+
+static int link_alias(const struct nlmsghdr *h, void *userdata)
+{
+        const struct nlattr *tb[IFLA_MAX + 1];
+        char *alias = userdata;
+
+        if (h->nlmsg_type != RTM_NEWLINK)
+                return 0;
+        nla_parse(h, sizeof(struct ifinfomsg), tb, ELEMENTSOF(tb));
+        if (tb[IFLA_IFALIAS])
+                snprintf(alias, 64, "%.*s", (int)nla_len(tb[IFLA_IFALIAS]),
+                         (const char *)nla_data(tb[IFLA_IFALIAS]));
+        return 0;
+}
+
+/* A macvtap by that name whose owner is gone is removed; one in use is -EBUSY. */
+static int macvtap_reclaim(int nl, const char *name)
+{
+        struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+        char alias[64] = "", tag[64];
+        struct nlmsg m;
+        pid_t pid;
+
+        nlmsg_init(&m, RTM_GETLINK, 0, &ifi, sizeof(ifi));
+        nla_put_str(&m, IFLA_IFNAME, name);
+        if (nl_get(nl, &m, link_alias, alias) < 0)
+                return 0; /* none by that name */
+        if (sscanf(alias, "hako:%d:", &pid) == 1 && owner_tag(pid, tag, sizeof(tag)) == 0 &&
+            !strcmp(tag, alias))
+                return -EBUSY;
+        nlmsg_init(&m, RTM_DELLINK, 0, &ifi, sizeof(ifi));
+        nla_put_str(&m, IFLA_IFNAME, name);
+        (void)nl_call(nl, &m);
+        return 0;
+}
+
 static int attach_macvtap(int nl, const struct net_iface *i, const char *scratch, struct net_attachment *a,
                           char **ret_error)
 {
         struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
-        char name[IFNAMSIZ];
+        char name[IFNAMSIZ], tag[64];
         struct nlmsg m;
         size_t info, data;
         int r;
 
         snprintf(name, sizeof(name), NET_TAP_PREFIX "%d", i->ifindex);
+        r = owner_tag(getpid(), tag, sizeof(tag));
+        if (r < 0)
+                return error_set(ret_error, r, "cannot read our own process status: %s", strerror(-r));
+        r = macvtap_reclaim(nl, name);
+        if (r < 0)
+                return error_set(ret_error, r, "%s is already attached to another sandbox", i->name);
         nlmsg_init(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
         nla_put_str(&m, IFLA_IFNAME, name);
+        nla_put_str(&m, IFLA_IFALIAS, tag);
         nla_put_u32(&m, IFLA_LINK, (uint32_t)i->ifindex);
         nla_put(&m, IFLA_ADDRESS, i->mac, 6);
         info = nla_nest_start(&m, IFLA_LINKINFO);
@@ -302,8 +395,12 @@ void net_detach(struct net_attachment *a)
                         /* Our qdisc takes our filter with it; someone else's keeps theirs. */
                         if (a->made_qdisc)
                                 (void)qdisc_ingress(nl, a->ifindex, false);
-                        else
+                        else {
                                 (void)filter_delete(nl, a->ifindex);
+                                /* Left empty, it does nothing (and may be a killed sandbox's). */
+                                if (ingress_filters(nl, a->ifindex) == 0)
+                                        (void)qdisc_ingress(nl, a->ifindex, false);
+                        }
                 } else if (a->mode == NET_MODE_MACVTAP && a->tap_ifindex > 0) {
                         struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = a->tap_ifindex};
                         struct nlmsg m;

@@ -14,9 +14,9 @@
  *   none:     no device.
  * Nothing outside the namespace changes. */
 enum net_mode {
+        NET_MODE_NONE, /* the zero value: nothing is attached unless asked for */
         NET_MODE_TCFILTER,
         NET_MODE_MACVTAP,
-        NET_MODE_NONE,
 };
 
 struct net_attachment {

@@ -29,6 +29,7 @@ struct net_route {
         bool has_gateway;
         int ifindex; /* the host's */
         uint8_t scope;
+        bool onlink; /* RTNH_F_ONLINK */
         uint32_t metric;
         uint32_t table;
 };

@@ -107,6 +107,7 @@ static int on_route(const struct nlmsghdr *h, void *userdata)
                                 .dst_len = rt->rtm_dst_len,
                                 .ifindex = (int)nla_get_u32(tb[RTA_OIF]),
                                 .scope = rt->rtm_scope,
+                                .onlink = rt->rtm_flags & RTNH_F_ONLINK,
                                 .metric = nla_get_u32(tb[RTA_PRIORITY]),
                                 .table = table};
         if (tb[RTA_DST] && nla_len(tb[RTA_DST]) == len)

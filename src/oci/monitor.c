@@ -452,6 +452,7 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
             .memory_mib = c->memory_mib,
             .shares = c->shares,
             .net_mode = c->net_mode,
+            .host_network = c->host_network,
             /* Docker's interfaces come after create, by its hooks: they are hot-plugged. */
             .machine = c->net_mode != NET_MODE_NONE ? "pc" : NULL,
             .boot_timeout_ms = c->boot_timeout_ms,

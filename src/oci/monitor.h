@@ -32,6 +32,7 @@ struct monitor_config {
         bool new_netns;                        /* the spec asks for a new network namespace: ours */
         const char *netns_path;                /* ... or names one to join */
         enum net_mode net_mode;                /* how its interfaces reach the VM */
+        bool host_network;                     /* netns_is_host() of the above */
         struct host_cgroup_limits host_limits; /* from linux.resources */
         uint32_t vcpus;
         uint64_t memory_mib;

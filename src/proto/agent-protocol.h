@@ -4,7 +4,7 @@
 /* Shared constants of the host <-> agent protocol. */
 
 #define HAKO_AGENT_SERVICE  "hako.agent.v1.Agent"
-#define HAKO_AGENT_PROTOCOL 3
+#define HAKO_AGENT_PROTOCOL 4
 
 /* virtio-serial port name and vsock port the agent listens on. */
 #define HAKO_AGENT_PORT_NAME  "hako.agent"
@@ -24,6 +24,10 @@
 #define HAKO_MAX_STAT_KEYS     64
 #define HAKO_MAX_IO_DEVICES    32
 #define HAKO_MAX_OOM_EVENTS    64 /* queued in the guest until the host asks */
+#define HAKO_MAX_NET_SYSCTLS   64
+#define HAKO_MAX_DNS_SERVERS   4    /* loopback nameservers relayed */
+#define HAKO_MAX_DNS_QUERIES   64   /* in flight; the oldest is dropped for a new one */
+#define HAKO_MAX_DNS_MESSAGE   4096 /* a query or an answer over UDP (EDNS's usual ceiling) */
 #define HAKO_MAX_NET_ADDRS     16
 #define HAKO_MAX_NET_ROUTES    64
 #define HAKO_MAX_NET_NEIGHS    64

@@ -58,6 +58,31 @@ static void release_shares(struct sandbox *sb, struct strv *shares)
         strv_done(shares);
 }
 
+/* The spec's net.* sysctls for the request (s and ps: HAKO_MAX_NET_SYSCTLS entries). */
+static int put_sysctls(Hako__Agent__V1__CreateContainerRequest *req, json_t *sysctls,
+                       Hako__Agent__V1__Sysctl *s, Hako__Agent__V1__Sysctl **ps)
+{
+        const char *key;
+        json_t *v;
+        size_t i = 0;
+
+        if (json_object_size(sysctls) > HAKO_MAX_NET_SYSCTLS)
+                return -E2BIG;
+        json_object_foreach(sysctls, key, v)
+        {
+                if (!json_is_string(v))
+                        return -EINVAL;
+                s[i] = (Hako__Agent__V1__Sysctl)HAKO__AGENT__V1__SYSCTL__INIT;
+                s[i].key = (char *)key;
+                s[i].value = (char *)json_string_value(v);
+                ps[i] = &s[i];
+                i++;
+        }
+        req->net_sysctls = ps;
+        req->n_net_sysctls = i;
+        return 0;
+}
+
 int container_create(struct sandbox *sb, const struct container_config *cfg, struct container **ret,
                      char **ret_error)
 {
@@ -65,6 +90,8 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         Hako__Agent__V1__Rootfs rootfs = HAKO__AGENT__V1__ROOTFS__INIT;
         Hako__Agent__V1__CreateContainerResponse *resp = NULL;
         _cleanup_free_ char *json = NULL;
+        Hako__Agent__V1__Sysctl sysctls[HAKO_MAX_NET_SYSCTLS], *psysctls[HAKO_MAX_NET_SYSCTLS];
+        json_t *net_sysctls = NULL;
         struct container *c;
         struct arena arena;
         int r;
@@ -79,7 +106,7 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         }
         c->id = strdup(cfg->id);
         c->init = process_new(c, "", cfg->tty);
-        spec_guest_network(cfg->spec);
+        net_sysctls = spec_guest_network(cfg->spec);
         json = json_dumps(cfg->spec, JSON_COMPACT);
         if (!c->id || !c->init || !json) {
                 r = -ENOMEM;
@@ -90,6 +117,12 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
                 goto fail;
         }
         r = sandbox_share_sync(sb, ret_error);
+        if (r < 0)
+                goto fail;
+        r = dns_relay_resolv_conf(sb, cfg->spec, &c->resolv_conf);
+        if (r < 0)
+                goto fail;
+        r = sandbox_dns_refresh(sb, c, ret_error);
         if (r < 0)
                 goto fail;
         r = arena_init(&arena, 4096);
@@ -104,6 +137,13 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         req.terminal = cfg->tty;
         req.rows = cfg->rows;
         req.columns = cfg->columns;
+        r = put_sysctls(&req, net_sysctls, sysctls, psysctls);
+        if (r < 0) {
+                error_set(ret_error, r, "invalid net.* sysctls in the spec (at most %d, string values)",
+                          HAKO_MAX_NET_SYSCTLS);
+                arena_done(&arena);
+                goto fail;
+        }
         r = agent_call(&sb->agent, "CreateContainer", &req.base,
                        &hako__agent__v1__create_container_response__descriptor, AGENT_TIMEOUT_MS, &arena,
                        (ProtobufCMessage **)&resp, ret_error);
@@ -112,13 +152,16 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         arena_done(&arena);
         if (r < 0)
                 goto fail;
+        json_decref(net_sysctls);
         c->next = sb->containers;
         sb->containers = c;
         *ret = c;
         return 0;
 fail:
+        json_decref(net_sysctls);
         release_shares(sb, &c->shares);
         process_free(c->init);
+        free(c->resolv_conf);
         free(c->id);
         free(c);
         return r;
@@ -260,6 +303,7 @@ void container_forget(struct container *c)
         }
         process_free(c->init);
         release_shares(c->sb, &c->shares);
+        free(c->resolv_conf);
         free(c->id);
         free(c);
 }
@@ -425,6 +469,7 @@ void sandbox_poll_add(struct sandbox *sb, struct pollset *ps)
 {
         if (!sb->agent_error)
                 (void)pollset_add(ps, sb->agent.fd, POLLIN, on_agent, sb);
+        sandbox_dns_poll_add(sb, ps);
         for (struct container *c = sb->containers; c; c = c->next) {
                 poll_process(c->init, ps);
                 for (struct process *p = c->execs; p; p = p->next)

@@ -43,6 +43,7 @@ struct container {
         struct sandbox *sb;
         char *id;
         struct strv shares; /* the share names it holds */
+        char *resolv_conf;  /* the host file bind-mounted on its /etc/resolv.conf; NULL: none */
         bool started, paused;
         struct process *init;
         struct process *execs;

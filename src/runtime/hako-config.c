@@ -267,6 +267,7 @@ static void config_defaults(struct hako_config *c)
             .default_vcpus = 1,
             .default_memory_mib = 256,
             .templates = true,
+            .net_mode = NET_MODE_TCFILTER,
         };
 }
 

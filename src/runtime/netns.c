@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 
@@ -19,4 +20,21 @@ int netns_enter(const char *path, bool new_ns)
         if (new_ns && unshare(CLONE_NEWNET) < 0)
                 return negative_errno();
         return 0;
+}
+
+static bool same_file(const struct stat *a, const char *path)
+{
+        struct stat b;
+
+        return stat(path, &b) == 0 && a->st_ino == b.st_ino && a->st_dev == b.st_dev;
+}
+
+bool netns_is_host(const char *path, bool new_ns)
+{
+        struct stat st;
+
+        if (!path || !*path)
+                return !new_ns;
+        return stat(path, &st) == 0 &&
+               (same_file(&st, "/proc/self/ns/net") || same_file(&st, "/proc/1/ns/net"));
 }

@@ -8,3 +8,7 @@
  * never on the host's: the process that owns the VM joins the namespace at path, or makes a new
  * one with new_ns, before it starts QEMU and virtiofsd (they inherit it). */
 int netns_enter(const char *path, bool new_ns);
+/* Whether that choice is host networking: no namespace of the container's own (neither a path
+ * nor a new one), or a path naming the caller's namespace or the host's (PID 1's), as Docker's
+ * --network host does. Called before netns_enter. */
+bool netns_is_host(const char *path, bool new_ns);

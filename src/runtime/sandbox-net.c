@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "macro.h"
@@ -45,7 +46,17 @@ static int attach_new(struct sandbox_net *n, const struct net_config *c, const c
         return 0;
 }
 
-int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, const char *scratch_dir, char **ret_error)
+/* Whether the calling thread is in the host's network namespace (PID 1's). */
+static bool in_host_netns(void)
+{
+        struct stat a, b;
+
+        return stat("/proc/self/ns/net", &a) == 0 && stat("/proc/1/ns/net", &b) == 0 &&
+               a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_network, const char *scratch_dir,
+                        char **ret_error)
 {
         _cleanup_free_ struct net_config *c = calloc(1, sizeof(*c));
         size_t first;
@@ -54,6 +65,12 @@ int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, const char *s
         *n = (struct sandbox_net){.mode = mode};
         if (mode == NET_MODE_NONE)
                 return 0;
+        /* The host's own interfaces would be taken from it and given to the VM. */
+        if (host_network || in_host_netns())
+                return error_set(
+                    ret_error, -EPERM,
+                    "the container would share the host's network namespace (host networking): a VM "
+                    "cannot; use a bridge network, or --net-mode none for no network");
         if (!c)
                 return -ENOMEM;
         r = net_scan(c);
@@ -113,6 +130,7 @@ static int configure_one(struct sandbox *sb, size_t k, const struct net_config *
                         put_addr(&o->gateway, rt->family, rt->gateway);
                 o->scope = rt->scope;
                 o->metric = rt->metric;
+                o->onlink = rt->onlink;
                 proutes[req.n_routes++] = o;
         }
         req.routes = proutes;
@@ -211,7 +229,11 @@ int sandbox_net_sync(struct sandbox *sb, char **ret_error)
                 }
                 return r;
         }
-        return configure_all(sb, c, ret_error);
+        r = configure_all(sb, c, ret_error);
+        /* What set up the namespace may have pointed resolv.conf at a resolver in it. */
+        if (r >= 0)
+                r = sandbox_dns_refresh(sb, NULL, ret_error);
+        return r;
 }
 
 void sandbox_net_done(struct sandbox_net *n)

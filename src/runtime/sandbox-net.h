@@ -28,7 +28,8 @@ struct sandbox_net {
 
 /* Before the VM starts: attaches the namespace's interfaces; the NICs for hv_config in
  * n->nics[0..n->n). A clear error (and nothing left behind) for one that cannot be attached. */
-int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, const char *scratch_dir, char **ret_error);
+int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_network, const char *scratch_dir,
+                        char **ret_error);
 /* Once the agent answers: the guest mirrors every attached interface. */
 int sandbox_net_configure(struct sandbox *sb, char **ret_error);
 /* The namespace changed (or may have): new interfaces are attached and hot-added, every one is

@@ -416,7 +416,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         state_write(sb->state_dir, "owner", pid);
 
         /* The interfaces first: one that cannot be attached fails before a VM exists. */
-        r = sandbox_net_prepare(&sb->net, cfg->net_mode, sb->state_dir, ret_error);
+        r = sandbox_net_prepare(&sb->net, cfg->net_mode, cfg->host_network, sb->state_dir, ret_error);
         if (r < 0)
                 goto fail;
         r = template_for(cfg, kernel, initrd, key, &restore_fd, &template_ram, ret_error);
@@ -512,6 +512,7 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
                 return;
         while (sb->containers)
                 container_forget(sb->containers);
+        sandbox_dns_done(sb);
         sandbox_stop_vm(sb);
         sandbox_net_done(&sb->net);
         if (sb->state_dir) {

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "agent-client.h"
+#include "dns-relay.h"
 #include "hv.h"
 #include "sandbox-net.h"
 #include "shares.h"
@@ -33,6 +34,7 @@ struct sandbox_config {
         /* How the interfaces of the calling process's network namespace reach the guest (NONE:
          * the guest has only its loopback). */
         enum net_mode net_mode;
+        bool host_network; /* the caller asked for host networking (netns_is_host): refused unless NONE */
         int boot_timeout_ms;
         bool debug;
 };
@@ -52,6 +54,7 @@ struct sandbox {
         int agent_error;              /* the channel broke (-errno): the guest is lost */
         struct container *containers; /* container.c */
         struct sandbox_net net;
+        struct dns_relay dns;
         bool restored; /* the VM is a restored template, not a cold boot */
         uint32_t vcpus;
         uint64_t memory_mib;

@@ -361,12 +361,26 @@ int spec_prepare(json_t *spec, const char *container_id, const struct container_
         return o->guest_namespace_paths ? 0 : spec_check_supported(spec, ret_error);
 }
 
-void spec_guest_network(json_t *spec)
+json_t *spec_guest_network(json_t *spec)
 {
-        json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
+        json_t *linux_ = json_object_get(spec, "linux");
+        json_t *ns = json_object_get(linux_, "namespaces");
+        json_t *sysctl = json_object_get(linux_, "sysctl"), *net = NULL, *v;
+        const char *key;
+        void *tmp;
 
         for (size_t i = json_array_size(ns); i-- > 0;)
                 if (!strcmp(json_string_value(json_object_get(json_array_get(ns, i), "type")) ?: "",
                             "network"))
                         json_array_remove(ns, i);
+        json_object_foreach_safe(sysctl, tmp, key, v)
+        {
+                if (strncmp(key, "net.", 4) != 0)
+                        continue;
+                if (!net)
+                        net = json_object();
+                json_object_set(net, key, v);
+                json_object_del(sysctl, key);
+        }
+        return net;
 }

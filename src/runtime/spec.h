@@ -61,5 +61,6 @@ void spec_env_set(json_t *env, const char *kv);
 int spec_check_supported(json_t *spec, char **ret_error);
 /* Takes the network namespace out of a spec for the guest: every container of a sandbox runs in
  * the guest's own network namespace, where the NICs that mirror its host side are (a pod's
- * containers thus share localhost). */
-void spec_guest_network(json_t *spec);
+ * containers thus share localhost). Its net.* sysctls go too: the agent sets them in that
+ * namespace; they are returned (a new reference; NULL: none). */
+json_t *spec_guest_network(json_t *spec);

@@ -114,7 +114,7 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
         _cleanup_free_ char *netns = NULL;
         struct hako_config cfg = {0};
         char host_cgroup[HOST_CGROUP_PATH_MAX];
-        bool new_netns;
+        bool new_netns, host_network;
         uint32_t vcpus;
         uint64_t mib;
         int r;
@@ -128,6 +128,7 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
         /* The pod's network namespace (CNI's) is the shim's on the host: QEMU's network goes
          * there. Inside the guest the sandbox makes one of its own that the pod shares. */
         r = pod_take_network_namespace(spec, &netns, &new_netns);
+        host_network = r >= 0 && netns_is_host(netns, new_netns);
         if (r >= 0)
                 r = netns_enter(netns, new_netns);
         if (r < 0) {
@@ -169,6 +170,7 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
             .boot_timeout_ms = s->boot_timeout_ms,
             .debug = cfg.debug_console,
             .net_mode = cfg.net_mode,
+            .host_network = host_network,
         };
         r = sandbox_create(&sc, &s->sb, ret_error);
         if (r < 0)

@@ -62,10 +62,20 @@ busybox_image_archive() { # hako-binary out.tar name:tag
 # the shim's state under $1. The shim comes from a wrapper on containerd's PATH that gives it the
 # guest image of the caller's environment; $3 is the hako flavour's configuration file.
 # cri_start WORK SHIM_BINARY [CONFIG]   then cri ARGS... (crictl) and c ARGS... (ctr -n k8s.io).
+# containerd runs in a network namespace of its own (the node's, for the test): its CNI bridge
+# (10.215.0.0/24, bridge hkcni0) and the pods' veths never touch the host's network.
 cri_start() {
   local work=$1 shim=$2 config=${3:-}
   CRI_WORK=$work
+  CRI_NETNS=hkcri-$$
   mkdir -p "$work/bin" "$work/cni" "$work/logs"
+  ip netns add "$CRI_NETNS" && ip -n "$CRI_NETNS" link set lo up || return 1
+  cat >"$work/cni/10-hako-test.conflist" <<JSON
+{"cniVersion": "0.4.0", "name": "hako-test",
+ "plugins": [{"type": "bridge", "bridge": "hkcni0", "isGateway": true, "ipMasq": false,
+              "ipam": {"type": "host-local", "dataDir": "$work/cni-ipam",
+                       "ranges": [[{"subnet": "10.215.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}
+JSON
   cat >"$work/bin/containerd-shim-hako-v2" <<SH
 #!/bin/sh
 export HAKO_KERNEL='$HAKO_KERNEL' HAKO_INITRD='$HAKO_INITRD' HAKO_BOOT_TIMEOUT='${HAKO_BOOT_TIMEOUT:-60}'
@@ -99,12 +109,14 @@ state = "$work/state"
       runtime_type = "io.containerd.runc.v2"
 TOML
   cat >>"$work/config.toml" <<<"${CRI_EXTRA_CONFIG:-}"
-  PATH="$work/bin:$PATH" containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
+  PATH="$work/bin:$PATH" nsenter --net="/var/run/netns/$CRI_NETNS" containerd --config "$work/config.toml" \
+    >"$work/containerd.log" 2>&1 &
   echo $! >"$work/containerd.pid"
   for _ in $(seq 100); do cri version >/dev/null 2>&1 && break; sleep 0.2; done
   cri version >/dev/null 2>&1
 }
-cri() { "$CRICTL" --runtime-endpoint "unix://$CRI_WORK/c.sock" --image-endpoint "unix://$CRI_WORK/c.sock" --timeout 120s "$@"; }
+# In the node's namespace: CRI's streaming server (exec, attach) listens on its loopback.
+cri() { on_node "$CRICTL" --runtime-endpoint "unix://$CRI_WORK/c.sock" --image-endpoint "unix://$CRI_WORK/c.sock" --timeout 120s "$@"; }
 c() { ctr --address "$CRI_WORK/c.sock" -n k8s.io "$@"; }
 cri_stop() {
   local pid
@@ -115,7 +127,11 @@ cri_stop() {
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
   reap_under "$CRI_WORK"
+  [ -z "${CRI_NETNS:-}" ] || ip netns del "$CRI_NETNS" 2>/dev/null
+  return 0
 }
+# Runs a command in the node's network namespace (cri_start's).
+on_node() { nsenter --net="/var/run/netns/$CRI_NETNS" "$@"; }
 # The pause image (a static binary that waits for a signal) and the busybox image, imported.
 cri_images() { # work hako-binary
   mkdir -p "$1/pauseroot"

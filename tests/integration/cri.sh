@@ -34,13 +34,13 @@ cri_images "$work" "$HAKO"
 check "pause and busybox images imported" 0 "$?"
 
 img=docker.io/hako-test/busybox:latest
-# pod NAME [PID_NAMESPACE_MODE] [ANNOTATIONS_JSON] [CGROUP_PARENT]: a pod config (host network:
-# the VM's own network is the networking issue's).
+# pod NAME [PID_NAMESPACE_MODE] [ANNOTATIONS_JSON] [CGROUP_PARENT] [NETWORK_MODE]: a pod config
+# (the pod's own network, from the test's CNI bridge, unless NETWORK_MODE is 2, the node's).
 pod() {
   cat >"$work/pod-$1.json" <<JSON
 {"metadata": {"name": "$1", "namespace": "default", "uid": "uid-$1"}, "log_directory": "$work/logs/$1",
  "annotations": ${3:-{\}},
- "linux": {"cgroup_parent": "${4:-}", "security_context": {"namespace_options": {"network": 2, "pid": ${2:-1}}}}}
+ "linux": {"cgroup_parent": "${4:-}", "security_context": {"namespace_options": {"network": ${5:-0}, "pid": ${2:-1}}}}}
 JSON
   echo "$work/pod-$1.json"
 }
@@ -93,7 +93,7 @@ out=$(cri exec "$client" wget -qO- http://127.0.0.1:8080/ 2>&1)
 check "two containers of a pod talk over localhost" "served" "$out"
 check "exec: exit code" 1 "$(cri exec "$client" sh -c 'exit 3' >/dev/null 2>&1; echo $?)"
 check "exec -i: stdin" "piped" "$(echo piped | cri exec -i "$client" cat 2>&1)"
-out=$(timeout 60 python3 "$here/pty-run.py" 33 91 "$CRICTL" --runtime-endpoint "unix://$work/c.sock" exec -it "$client" sh -c 'tty; stty size' | tr -d '\r')
+out=$(timeout 60 python3 "$here/pty-run.py" 33 91 nsenter --net="/var/run/netns/$CRI_NETNS" "$CRICTL" --runtime-endpoint "unix://$work/c.sock" exec -it "$client" sh -c 'tty; stty size' | tr -d '\r')
 check "exec -it: a terminal of the caller's size" "/dev/pts/0 33 91" "$(tr '\n' ' ' <<<"$out" | sed 's/ $//')"
 # Two streams: each keeps its order, not the order between them (as with runc).
 check "logs: the container's stdout and stderr, each on its stream" "hello from web|web-err" \
@@ -134,6 +134,21 @@ check "emptyDir: one directory inside the guest (same inode)" \
   "$(cri exec "$writer" stat -c %i /data 2>&1)" "$(cri exec "$reader" stat -c %i /data 2>&1)"
 check "shareProcessNamespace: the pod's processes see each other" "pause 2" \
   "$(cri exec "$reader" sh -c 'cat /proc/1/comm; pidof sleep | wc -w' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+
+# --- the pods' network (CNI's bridge in the node's namespace, mirrored into each VM) -------------
+podip() { cri inspectp "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["network"]["ip"])'; }
+ip1=$(podip "$p1")
+check "the pod has its CNI address, and its VM the same on eth0" "yes $ip1" \
+  "$(case $ip1 in 10.215.0.*) echo yes;; *) echo "no ($ip1)";; esac) $(cri exec "$web" sh -c "ip -4 -o addr show eth0 | awk '{print \$4}' | cut -d/ -f1" 2>&1)"
+check "the pod's IP answers from the node (its server, in the VM)" "served" \
+  "$(on_node timeout 10 wget -qO- "http://$ip1:8080/" 2>&1)"
+check "two pods talk to each other" "served" "$(cri exec "$reader" timeout 10 wget -qO- "http://$ip1:8080/" 2>&1)"
+check "the pod's tap and filters are in the pod's namespace, not the node's" "0" \
+  "$(on_node ip -o link show | grep -c ' hako[0-9]')"
+ph=$(pod ph 1 '{}' '' 2)
+cri runp "$ph" >/dev/null 2>"$work/err"; rc=$?
+check "a host-network pod is refused with a clear error, no VM left" "1 1 2" \
+  "$([ $rc -ne 0 ] && echo 1) $(grep -q "host's network namespace" "$work/err" && echo 1) $(vms)"
 
 # --- OOM --------------------------------------------------------------------------------------------
 run_ctr "$p2" "$pb" hog '["sh", "-c", "tail /dev/zero"]' 0 33554432

@@ -157,7 +157,7 @@ static int make_bundle_hooks(const char *name, const char *args, const char *ann
                 "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}],"
                 "\"annotations\":%s,\"hooks\":%s,"
                 "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},{"
-                "\"type\":\"uts\"}]}}",
+                "\"type\":\"uts\"},{\"type\":\"network\"}]}}",
                 args, rootfs, annotations, hooks) < 0)
                 return -ENOMEM;
         if (write_file_atomic(cfg, json, strlen(json), 0644) < 0)
