@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "hv.h"
 #include "macro.h"
+#include "probe.h"
 #include "virtiofsd.h"
 
 static void size_of(const char *path, char *buf, size_t len)
@@ -21,6 +22,31 @@ static void size_of(const char *path, char *buf, size_t len)
                 snprintf(buf, len, "%.1f MB", (double)st.st_size / 1e6);
         else
                 snprintf(buf, len, "?");
+}
+
+/* Informational: a container runs without a network (--network none) when these fail. */
+static void check_network(void)
+{
+        static const enum net_mode modes[] = {NET_MODE_TCFILTER, NET_MODE_MACVTAP};
+        char *reason = NULL;
+
+        if (net_probe_user(getenv("HAKO_SLIRP4NETNS"), &reason) == 0)
+                printf("user network: ok       slirp4netns NAT, host addresses filtered (cgroup v2 BPF)\n");
+        else
+                printf("user network: no       %s (hako run needs --network none or ns:PATH)\n",
+                       reason ? reason : "?");
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                free(reason);
+                reason = NULL;
+                if (net_probe_mode(modes[i], &reason) == 0)
+                        printf("%-13s ok       attaches a namespace's interfaces to the VM\n",
+                               modes[i] == NET_MODE_TCFILTER ? "tcfilter:" : "macvtap:");
+                else
+                        printf(
+                            "%-13s no       %s\n",
+                            modes[i] == NET_MODE_TCFILTER ? "tcfilter:" : "macvtap:", reason ? reason : "?");
+        }
+        free(reason);
 }
 
 int cmd_check(int argc, char **argv, const struct global_options *g)
@@ -79,7 +105,8 @@ int cmd_check(int argc, char **argv, const struct global_options *g)
         if (geteuid() != 0) {
                 printf("privileges:   MISSING  hako needs root (mount namespaces for virtiofsd)\n");
                 ok = false;
-        }
+        } else
+                check_network();
         printf("%s\n",
                ok ? "hako can run containers on this host" : "hako cannot run here (see MISSING above)");
         return ok ? 0 : 1;

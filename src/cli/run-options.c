@@ -70,9 +70,56 @@ static int parse_volume(const char *arg, struct container_opts *c, char **ret_er
         return 0;
 }
 
+static int parse_network(const char *arg, struct run_options *o, char **ret_error)
+{
+        if (!strcmp(arg, "user"))
+                o->network = RUN_NET_USER;
+        else if (!strcmp(arg, "none"))
+                o->network = RUN_NET_NONE;
+        else if (!strncmp(arg, "ns:", 3)) {
+                if (arg[3] != '/')
+                        return error_set(
+                            ret_error, -EINVAL,
+                            "invalid --network '%s': ns: takes an absolute path (ns:/var/run/netns/NAME)",
+                            arg);
+                o->network = RUN_NET_NS;
+                o->netns_path = arg + 3;
+        } else if (!strcmp(arg, "host"))
+                return error_set(
+                    ret_error, -EINVAL,
+                    "--network host is not possible: the container has its own kernel in a VM; use the "
+                    "default user network and publish ports with -p");
+        else
+                return error_set(ret_error, -EINVAL, "invalid --network '%s': user, none or ns:PATH", arg);
+        return 0;
+}
+
+static int parse_publish(const char *arg, struct run_options *o, char **ret_error)
+{
+        struct net_publish p, *v;
+        int r;
+
+        if (o->n_publish >= NET_PUBLISH_MAX)
+                return error_set(ret_error, -E2BIG, "too many -p (at most %d)", NET_PUBLISH_MAX);
+        r = net_publish_parse(arg, &p, ret_error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < o->n_publish; i++)
+                if (o->publish[i].host_port == p.host_port && o->publish[i].udp == p.udp)
+                        return error_set(ret_error, -EINVAL,
+                                         "invalid port '%s': host port %u/%s is published twice", arg,
+                                         p.host_port, p.udp ? "udp" : "tcp");
+        v = realloc(o->publish, (o->n_publish + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        o->publish = v;
+        v[o->n_publish++] = p;
+        return 0;
+}
+
 int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret_error)
 {
-        enum { OPT_RM = 0x100, OPT_NAME, OPT_CPUS, OPT_MEMORY, OPT_MACHINE, OPT_DEBUG };
+        enum { OPT_RM = 0x100, OPT_NAME, OPT_CPUS, OPT_MEMORY, OPT_MACHINE, OPT_DEBUG, OPT_NETWORK };
         static const struct option longopts[] = {
             {"rm", no_argument, NULL, OPT_RM},
             {"name", required_argument, NULL, OPT_NAME},
@@ -86,6 +133,9 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
             {"tty", no_argument, NULL, 't'},
             {"machine", required_argument, NULL, OPT_MACHINE},
             {"debug", no_argument, NULL, OPT_DEBUG},
+            {"network", required_argument, NULL, OPT_NETWORK},
+            {"net", required_argument, NULL, OPT_NETWORK},
+            {"publish", required_argument, NULL, 'p'},
             {},
         };
         struct run_options o = {.vcpus = 1, .vm_memory_mib = RUN_DEFAULT_VM_MIB};
@@ -95,7 +145,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
         optind = 0; /* full reset: parsing may happen more than once in a process (tests) */
         opterr = 0;
         /* '+': options stop at IMAGE; everything after it is the command. */
-        while ((c = getopt_long(argc, argv, "+:e:w:u:v:itm:", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:e:w:u:v:itm:p:", longopts, NULL)) != -1) {
                 switch (c) {
                 case OPT_RM:
                         o.rm = true;
@@ -181,6 +231,12 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                 case OPT_DEBUG:
                         o.debug = true;
                         break;
+                case OPT_NETWORK:
+                        r = parse_network(optarg, &o, ret_error);
+                        break;
+                case 'p':
+                        r = parse_publish(optarg, &o, ret_error);
+                        break;
                 case ':':
                         r = error_set(ret_error, -EINVAL, "option '%s' needs a value", argv[optind - 1]);
                         break;
@@ -191,6 +247,12 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                 }
                 if (r < 0)
                         goto fail;
+        }
+        if (o.n_publish && o.network != RUN_NET_USER) {
+                r = error_set(ret_error, -EINVAL,
+                              "-p publishes ports of the user network: not with --network %s",
+                              o.network == RUN_NET_NONE ? "none" : "ns:PATH");
+                goto fail;
         }
         if (optind >= argc) {
                 r = error_set(ret_error, -EINVAL,
@@ -233,5 +295,6 @@ void run_options_done(struct run_options *o)
                 free(o->c.volumes[i].container);
         }
         free(o->c.volumes);
+        free(o->publish);
         *o = (struct run_options){0};
 }

@@ -4,7 +4,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "publish.h"
 #include "spec.h"
+
+/* --network: the default user network (NAT through slirp4netns, ports published with -p), none
+ * (the loopback only), or an existing network namespace (ns:PATH) whose interfaces the guest
+ * mirrors. */
+enum run_network {
+        RUN_NET_USER, /* the zero value: the default */
+        RUN_NET_NONE,
+        RUN_NET_NS,
+};
 
 /* `hako run` options, parsed apart from running so they can be unit tested. */
 struct run_options {
@@ -15,6 +25,10 @@ struct run_options {
         uint32_t vcpus;
         uint64_t vm_memory_mib;
         const char *machine;
+        enum run_network network;
+        const char *netns_path; /* RUN_NET_NS */
+        struct net_publish *publish;
+        size_t n_publish;
 };
 
 /* Parses argv (argv[0] is "run"). On error returns -EINVAL with a one-line message. */

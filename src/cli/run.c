@@ -16,6 +16,7 @@
 #include "image.h"
 #include "log.h"
 #include "macro.h"
+#include "netns.h"
 #include "pollset.h"
 #include "relay.h"
 #include "rootfs.h"
@@ -24,6 +25,7 @@
 #include "state.h"
 #include "terminal.h"
 #include "timeutil.h"
+#include "usernet.h"
 
 /* Docker's exit codes for failures that are not the container's own. */
 #define EXIT_HAKO_ERROR  125
@@ -53,6 +55,67 @@ static int create_container(struct sandbox *sb, const char *id, json_t *spec, co
         if (r >= 0)
                 r = container_start(*ret, ret_error);
         *ret_exit = container_create_exit_code(r);
+        return r;
+}
+
+/* The container's /etc/resolv.conf from the user network, unless a volume gives one. */
+static int add_resolv_conf(struct run_options *o, const char *host_path)
+{
+        struct volume *v;
+
+        for (size_t i = 0; i < o->c.n_volumes; i++)
+                if (!strcmp(o->c.volumes[i].container, "/etc/resolv.conf") ||
+                    !strcmp(o->c.volumes[i].container, "/etc"))
+                        return 0;
+        v = realloc(o->c.volumes, (o->c.n_volumes + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        o->c.volumes = v;
+        v = &v[o->c.n_volumes];
+        *v = (struct volume){
+            .host = strdup(host_path), .container = strdup("/etc/resolv.conf"), .readonly = true};
+        if (!v->host || !v->container) {
+                free(v->host);
+                free(v->container);
+                return -ENOMEM;
+        }
+        o->c.n_volumes++;
+        return 0;
+}
+
+/* The network namespace the sandbox starts in (netns.h), before any VM exists: a failure here is
+ * a one-line error and nothing is left behind. */
+static int setup_network(const struct global_options *g, struct run_options *o, struct net_user *user,
+                         enum net_mode *ret_mode)
+{
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        *ret_mode = NET_MODE_NONE;
+        if (o->network == RUN_NET_NONE)
+                return 0;
+        if (cli_net_mode(g, ret_mode) != 0)
+                return -EINVAL;
+        if (o->network == RUN_NET_NS) {
+                r = netns_enter(o->netns_path, false);
+                if (r < 0)
+                        log_error("cannot join the network namespace %s: %s", o->netns_path, strerror(-r));
+                return r;
+        }
+        struct net_user_config uc = {
+            .state_root = state_root(g->root),
+            .publish = o->publish,
+            .n_publish = o->n_publish,
+            .slirp_binary = getenv("HAKO_SLIRP4NETNS"),
+        };
+        r = net_user_start(&uc, user, &error);
+        if (r < 0) {
+                log_error("cannot set up the user network: %s", error ? error : strerror(-r));
+                return r;
+        }
+        r = add_resolv_conf(o, user->resolv_conf);
+        if (r < 0)
+                log_error_errno(r, "Out of memory");
         return r;
 }
 
@@ -120,6 +183,8 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         struct container *ctr = NULL;
         json_t *spec = NULL;
         struct share_table shares = {0};
+        struct net_user user;
+        enum net_mode net_mode = NET_MODE_NONE;
         _cleanup_free_ char *rootfs_guest = NULL;
         char idbuf[13];
         const char *id;
@@ -128,6 +193,7 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         sigset_t oldmask;
         long long t0 = mono_ms(), t_prepared = 0, t_started = 0, t_exited = 0;
 
+        net_user_init(&user);
         r = run_options_parse(argc, argv, &o, &error);
         if (r < 0) {
                 log_error("%s", error ? error : strerror(-r));
@@ -174,6 +240,9 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
                 id = idbuf;
         }
 
+        if (setup_network(g, &o, &user, &net_mode) < 0)
+                goto out;
+
         /* The image is shared read-only when an overlay takes the writes: the guest cannot touch it. */
         r = spec_share_rootfs(&shares, rootfs_host, overlay || rootfs_ro, NULL, &rootfs_guest);
         if (r < 0) {
@@ -207,6 +276,7 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
             .vcpus = o.vcpus,
             .memory_mib = o.vm_memory_mib,
             .shares = &shares,
+            .net_mode = net_mode,
             .boot_timeout_ms = g->boot_timeout_ms,
             .debug = o.debug,
         };
@@ -266,6 +336,8 @@ out:
                                 t_sb - t_agent, t_started - t_sb, t_exited - t_started,
                                 mono_ms() - t_teardown, restored ? "template" : "cold");
         }
+        /* After the VM: slirp4netns goes with the namespace's last user. */
+        net_user_stop(&user);
         if (spec)
                 json_decref(spec);
         share_table_done(&shares);

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include "parse.h"
 #include "run-options.h"
 #include "tap.h"
@@ -83,6 +86,63 @@ int main(void)
            "volume modes");
         run_options_done(&o);
 
+        /* networking */
+        is_int(parse(&o, &err, (const char *[]){"run", "busybox", NULL}), 0, "no --network");
+        ok(o.network == RUN_NET_USER && o.n_publish == 0, "the user network is the default");
+        run_options_done(&o);
+        is_int(parse(&o, &err, (const char *[]){"run", "--network", "none", "busybox", NULL}), 0,
+               "--network none");
+        ok(o.network == RUN_NET_NONE, "none");
+        run_options_done(&o);
+        is_int(parse(&o, &err, (const char *[]){"run", "--net", "ns:/var/run/netns/x", "busybox", NULL}), 0,
+               "--net ns:PATH");
+        ok(o.network == RUN_NET_NS && !strcmp(o.netns_path, "/var/run/netns/x"), "ns: path");
+        run_options_done(&o);
+        is_int(parse(&o, &err,
+                     (const char *[]){"run", "-p", "8080:80", "--publish", "127.0.0.1:5353:53/udp", "-p",
+                                      "[::1]:8443:443/tcp", "-p", "9000:9000/udp", "-p", "9000:9000",
+                                      "busybox", NULL}),
+               0, "-p, --publish");
+        {
+                struct net_publish *p = o.publish;
+                uint8_t lo4[4], lo6[16];
+                inet_pton(AF_INET, "127.0.0.1", lo4);
+                inet_pton(AF_INET6, "::1", lo6);
+                ok(o.n_publish == 5, "five ports");
+                ok(p[0].family == AF_UNSPEC && p[0].host_port == 8080 && p[0].container_port == 80 &&
+                       !p[0].udp,
+                   "HOST:CTR is tcp on every address");
+                ok(p[1].family == AF_INET && !memcmp(p[1].addr, lo4, 4) && p[1].host_port == 5353 &&
+                       p[1].container_port == 53 && p[1].udp,
+                   "IPv4:HOST:CTR/udp");
+                ok(p[2].family == AF_INET6 && !memcmp(p[2].addr, lo6, 16) && p[2].host_port == 8443 &&
+                       !p[2].udp,
+                   "[IPv6]:HOST:CTR/tcp");
+                ok(p[3].udp && !p[4].udp, "the same port for udp and tcp");
+        }
+        run_options_done(&o);
+        {
+                char arg[16];
+                const char *args[2 * NET_PUBLISH_MAX + 8] = {"run"};
+                int n = 1;
+                for (int i = 0; i <= NET_PUBLISH_MAX; i++) {
+                        snprintf(arg, sizeof(arg), "%d:1", 1000 + i);
+                        args[n++] = "-p";
+                        args[n++] = strdup(arg);
+                }
+                args[n++] = "busybox";
+                args[n] = NULL;
+                char *argv2[2 * NET_PUBLISH_MAX + 8];
+                for (int i = 0; i <= n; i++)
+                        argv2[i] = (char *)args[i];
+                err = NULL;
+                int r = run_options_parse(n, argv2, &o, &err);
+                ok(r == -E2BIG && err, "at most %d -p: %s", NET_PUBLISH_MAX, err ? err : "");
+                free(err);
+                for (int i = 2; i < n - 1; i += 2)
+                        free(argv2[i]);
+        }
+
         const char *const *bad[] = {
             (const char *[]){"run", NULL},
             (const char *[]){"run", "--rm", NULL},
@@ -102,6 +162,21 @@ int main(void)
             (const char *[]){"run", "-e", "=x", "busybox", NULL},
             (const char *[]){"run", "--name", NULL},
             (const char *[]){"run", "--machine", "q35", "busybox", NULL},
+            (const char *[]){"run", "-p", "80", "busybox", NULL},
+            (const char *[]){"run", "-p", "0:80", "busybox", NULL},
+            (const char *[]){"run", "-p", "8080:70000", "busybox", NULL},
+            (const char *[]){"run", "-p", "8080:80/sctp", "busybox", NULL},
+            (const char *[]){"run", "-p", "1.2.3:8080:80", "busybox", NULL},
+            (const char *[]){"run", "-p", "1.2.3.4::80", "busybox", NULL},
+            (const char *[]){"run", "-p", "[::1:8080:80", "busybox", NULL},
+            (const char *[]){"run", "-p", "a:b", "busybox", NULL},
+            (const char *[]){"run", "-p", "+80:80", "busybox", NULL},
+            (const char *[]){"run", "--network", "host", "busybox", NULL},
+            (const char *[]){"run", "--network", "bridge", "busybox", NULL},
+            (const char *[]){"run", "--network", "ns:", "busybox", NULL},
+            (const char *[]){"run", "--network", "ns:relative", "busybox", NULL},
+            (const char *[]){"run", "--network", "none", "-p", "80:80", "busybox", NULL},
+            (const char *[]){"run", "-p", "80:80", "-p", "80:81", "busybox", NULL},
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 int r = parse(&o, &err, bad[i]);
