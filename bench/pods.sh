@@ -30,7 +30,7 @@ cri_start "$work" "$shim" "$work/hako.toml" || { echo "containerd did not start"
 cri_images "$work" "$hako"
 
 podcfg() { # name
-  printf '{"metadata": {"name": "%s", "namespace": "bench", "uid": "%s"}, "log_directory": "%s/logs/%s", "linux": {"security_context": {"namespace_options": {"network": 2}}}}\n' \
+  printf '{"metadata": {"name": "%s", "namespace": "bench", "uid": "%s"}, "log_directory": "%s/logs/%s", "linux": {"security_context": {"namespace_options": {"network": 0}}}}\n' \
     "$1" "$1" "$work" "$1" >"$work/pod-$1.json"
   echo "$work/pod-$1.json"
 }

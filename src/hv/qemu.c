@@ -285,12 +285,16 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
          * TCG's back: stale translations at the same addresses (crun and busybox are both static
          * at 0x401000) made container processes crash now and then. On ramfs crun runs from the
          * read-only bind the agent makes, with no copy. */
+        /* acpi=noirq (pc): PCI interrupts routed without ACPI's _PRT and link devices, whose AML
+         * takes ~190 ms per device under TCG (every hot-added virtio device paid it); the SCI,
+         * and so ACPI hot-plug of CPUs and memory, still works. Not on microvm: its virtio-mmio
+         * devices get their interrupts from ACPI. Bump TEMPLATE_LAYOUT with any change here. */
         strv_push(a, "-append");
         strv_pushf(a,
                    "console=ttyS0 quiet panic=-1 reboot=t nomodule random.trust_cpu=on i8042.noaux "
-                   "cryptomgr.notests rootfstype=ramfs%s hako.transport=%s%s%s",
-                   tscarg, cfg->vsock_cid ? "vsock" : "serial", cfg->cmdline_extra ? " " : "",
-                   cfg->cmdline_extra ? cfg->cmdline_extra : "");
+                   "cryptomgr.notests rootfstype=ramfs%s%s hako.transport=%s%s%s",
+                   pc ? " acpi=noirq" : "", tscarg, cfg->vsock_cid ? "vsock" : "serial",
+                   cfg->cmdline_extra ? " " : "", cfg->cmdline_extra ? cfg->cmdline_extra : "");
 
         strv_push(a, "-chardev");
         strv_pushf(a, "file,id=con,path=%s", cfg->console_log);

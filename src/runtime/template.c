@@ -98,9 +98,9 @@ int template_key(const struct template_shape *s, char ret_key[TEMPLATE_KEY_LEN +
         r = find_qemu(s->qemu, qemu, sizeof(qemu));
         if (r < 0)
                 return r;
-        int n = snprintf(buf, sizeof(buf), "hako %s proto %d vcpus %u mem %llu %s cpu %s;", HAKO_VERSION,
-                         HAKO_AGENT_PROTOCOL, s->vcpus, (unsigned long long)s->memory_mib,
-                         s->kvm ? "kvm" : "tcg", cpu ? cpu : "");
+        int n = snprintf(buf, sizeof(buf), "hako %s proto %d layout %d vcpus %u mem %llu %s cpu %s;",
+                         HAKO_VERSION, HAKO_AGENT_PROTOCOL, TEMPLATE_LAYOUT, s->vcpus,
+                         (unsigned long long)s->memory_mib, s->kvm ? "kvm" : "tcg", cpu ? cpu : "");
         fnv1a(&h, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
         if (s->cmdline)
                 fnv1a(&h, s->cmdline, strlen(s->cmdline) + 1);

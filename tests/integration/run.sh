@@ -34,7 +34,7 @@ out=$(HAKO_QEMU=/no/qemu "$HAKO" check 2>&1); rc=$?
 check "hako check without QEMU: exit 1, says what is missing" "1:1" "$rc:$(grep -c '^hypervisor: *MISSING' <<<"$out")"
 out=$(HAKO_KERNEL=/no/vmlinux "$HAKO" check 2>&1); rc=$?
 check "hako check without a guest kernel: exit 1" "1:1" "$rc:$(grep -c 'guest image: *MISSING' <<<"$out")"
-runh version; check "hako version names the agent protocol" 1 "$(grep -c '^agent protocol: 3$' <<<"$out")"
+runh version; check "hako version names the agent protocol" 1 "$(grep -c '^agent protocol: 4$' <<<"$out")"
 
 runh run --rm busybox echo hello from a microVM
 check "echo: stdout" "hello from a microVM" "$out"
@@ -232,7 +232,7 @@ runh_t run --rm busybox sh -c 'head -c 16 /dev/urandom | od -An -tx1'; r2=$out
 check "template: restored VMs get different random streams" "template:1" "$(timing):$([ -n "$r1" ] && [ "$r1" != "$r2" ] && echo 1)"
 runh_t run --rm busybox date +%s
 check "template: the guest clock is the host's (within 5 s)" 1 "$(( ${out:-0} - $(date +%s) < 5 && $(date +%s) - ${out:-0} < 5 ))"
-runh_t run --rm -v "$work/bin:/xbin:ro" busybox sh -c 'ls /xbin; cat /proc/mounts | grep -c virtiofs'
+runh_t run --rm -v "$work/bin:/xbin:ro" busybox sh -c 'ls /xbin; grep -c " /xbin virtiofs " /proc/mounts'
 check "template: volumes come over the hot-added virtio-fs device" "0:segv 1" "$rc:$(echo $out)"
 out=$(HAKO_CACHE=$tc HAKO_TEMPLATE=0 HAKO_TIMING=1 "$HAKO" run --rm busybox echo cold 2>"$work/err")
 check "template: HAKO_TEMPLATE=0 boots cold" "cold:cold" "$out:$(timing)"
