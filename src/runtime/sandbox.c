@@ -489,8 +489,9 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         sb->t_sandbox_ready = mono_ms();
         log_debug("sandbox %s: VM spawned after %lld ms, agent after %lld, sandbox set up after %lld, "
                   "network after %lld (%zu interfaces, %lld ms)",
-                  sb->id, sb->t_vm_spawned - sb->t_start, sb->t_agent_ready - sb->t_start, t_net - sb->t_start,
-                  sb->t_sandbox_ready - sb->t_start, sb->net.n, sb->t_sandbox_ready - t_net);
+                  sb->id, sb->t_vm_spawned - sb->t_start, sb->t_agent_ready - sb->t_start,
+                  t_net - sb->t_start, sb->t_sandbox_ready - sb->t_start, sb->net.n,
+                  sb->t_sandbox_ready - t_net);
         state_write(sb->state_dir, "status", "running");
         *ret = sb;
         return 0;
