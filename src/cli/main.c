@@ -49,7 +49,8 @@ static void usage(FILE *f)
         fprintf(
             f,
             "\nhako run [--rm] [--name ID] [-e K=V]... [-w DIR] [-u UID[:GID]] [-v HOST:CTR[:ro]]...\n"
-            "         [--cpus N] [--memory SIZE] [-i] [-t] IMAGE [CMD...]\n"
+            "         [--cpus N] [--memory SIZE] [--network user|none|ns:PATH] [-p [IP:]HOST:CTR[/udp]]...\n"
+            "         [-i] [-t] IMAGE [CMD...]\n"
             "  IMAGE: 'busybox' (built in), an OCI bundle directory, or a rootfs directory\n\n"
             "hako run --bundle|-b DIR [-d] [--pid-file F] [--console-socket S] ID\n"
             "  the OCI run (create + start + wait + delete), chosen when --bundle is given\n"
