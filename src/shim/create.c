@@ -106,6 +106,17 @@ static void size_sandbox(const struct hako_config *cfg, json_t *spec, uint32_t *
                 *ret_mib = MIN(*ret_mib, cfg->max_memory_mib);
 }
 
+static void release_host_cgroup(struct shim *s)
+{
+        if (!s->host_cgroup)
+                return;
+        /* We are in it: out first, or it cannot go. */
+        (void)host_cgroup_enter("/", getpid());
+        host_cgroup_remove(s->host_cgroup);
+        free(s->host_cgroup);
+        s->host_cgroup = NULL;
+}
+
 /* The pod's VM, for its sandbox task. spec is the task's, as containerd wrote it: its network
  * namespace is taken out (the host side's), its cgroupsPath and annotations read. */
 static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
@@ -191,6 +202,9 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
                   s->sb->restored ? "from a template" : "booted");
         shim_watch_oom(s);
 out:
+        /* No VM: nothing of the pod stays in its host cgroup (a VM is shim_stop_sandbox's). */
+        if (r < 0 && !s->sb)
+                release_host_cgroup(s);
         hako_config_done(&cfg);
         return r;
 }
@@ -377,13 +391,7 @@ void shim_stop_sandbox(struct shim *s)
         s->sb = NULL;
         free(s->sandbox_task);
         s->sandbox_task = NULL;
-        if (s->host_cgroup) {
-                /* We are in it: out first, or it cannot go. */
-                (void)host_cgroup_enter("/", getpid());
-                host_cgroup_remove(s->host_cgroup);
-                free(s->host_cgroup);
-                s->host_cgroup = NULL;
-        }
+        release_host_cgroup(s);
 }
 
 void shim_remove_task(struct shim *s, struct shim_task *t)

@@ -145,10 +145,10 @@ check "the pod's IP answers from the node (its server, in the VM)" "served" \
 check "two pods talk to each other" "served" "$(cri exec "$reader" timeout 10 wget -qO- "http://$ip1:8080/" 2>&1)"
 check "the pod's tap and filters are in the pod's namespace, not the node's" "0" \
   "$(on_node ip -o link show | grep -c ' hako[0-9]')"
-ph=$(pod ph 1 '{}' '' 2)
+ph=$(pod ph 1 '{}' "/$cgroup_test/podph" 2)
 cri runp "$ph" >/dev/null 2>"$work/err"; rc=$?
-check "a host-network pod is refused with a clear error, no VM left" "1 1 2" \
-  "$([ $rc -ne 0 ] && echo 1) $(grep -q "host's network namespace" "$work/err" && echo 1) $(vms)"
+check "a host-network pod is refused with a clear error, no VM and no host cgroup left" "1 1 2 0" \
+  "$([ $rc -ne 0 ] && echo 1) $(grep -q "host's network namespace" "$work/err" && echo 1) $(vms) $(ls -d /sys/fs/cgroup/*/"$cgroup_test"/podph/*/ 2>/dev/null | wc -l)"
 
 # --- OOM --------------------------------------------------------------------------------------------
 run_ctr "$p2" "$pb" hog '["sh", "-c", "tail /dev/zero"]' 0 33554432
