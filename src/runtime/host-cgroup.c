@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -271,8 +272,13 @@ void host_cgroup_remove(const char *path)
 
         if (hierarchies(h, ELEMENTSOF(h), &n) < 0)
                 return;
+        /* A VMM or virtiofsd killed a moment ago (the sandbox's end, a shim's kill -9) may still
+         * be on its way out: busy for a while (2 s at most, for all of them), not for good. */
+        int tries = 100;
         for (size_t i = 0; i < n; i++) {
-                if (cg_dir(dir, sizeof(dir), h[i].mount, path, -1) == 0)
-                        (void)rmdir(dir);
+                if (cg_dir(dir, sizeof(dir), h[i].mount, path, -1) != 0)
+                        continue;
+                while (rmdir(dir) < 0 && errno == EBUSY && tries-- > 0)
+                        nanosleep(&(struct timespec){.tv_nsec = 20L * 1000 * 1000}, NULL);
         }
 }

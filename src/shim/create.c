@@ -10,6 +10,7 @@
 
 #include "hako-config.h"
 #include "error.h"
+#include "fileio.h"
 #include "host-cgroup.h"
 #include "log.h"
 #include "macro.h"
@@ -198,6 +199,8 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
         (void)state_write(s->sb->state_dir, "shim_pid", pid);
         if (s->host_cgroup)
                 (void)state_write(s->sb->state_dir, "host_cgroup", s->host_cgroup);
+        /* Only a `shim delete` removes it (delete.c): with the host cgroup it names. */
+        (void)state_keep(s->sb->state_dir);
         log_debug("pod %s: VM with %u vCPUs and %llu MiB (%s)", t->id, vcpus, (unsigned long long)mib,
                   s->sb->restored ? "from a template" : "booted");
         shim_watch_oom(s);
@@ -385,13 +388,20 @@ fail:
 
 void shim_stop_sandbox(struct shim *s)
 {
+        _cleanup_free_ char *dir = NULL;
+
         if (!s->sb)
                 return;
-        sandbox_destroy(s->sb, false);
+        /* The record (which names the host cgroup) goes last: a shim killed on its way out
+         * leaves `shim delete` what it needs to finish. */
+        dir = strdup(s->sb->state_dir);
+        sandbox_destroy(s->sb, dir != NULL);
         s->sb = NULL;
         free(s->sandbox_task);
         s->sandbox_task = NULL;
         release_host_cgroup(s);
+        if (dir)
+                (void)rm_rf(dir);
 }
 
 void shim_remove_task(struct shim *s, struct shim_task *t)

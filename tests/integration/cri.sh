@@ -180,7 +180,7 @@ check "rmp: the pod is gone" "" "$(cri pods -q --name pb)"
 # --- kill -9 of a component: the pod's containers end non-zero, shim delete cleans up -------------
 crash() { # n component pattern (the pod's sandbox id is appended)
   local pod_json p cid pid
-  pod_json=$(pod "crash$1" 1)
+  pod_json=$(pod "crash$1" 1 '{}' "/$cgroup_test/crash$1")
   p=$(cri runp "$pod_json" 2>/dev/null)
   cid=$(cri create "$p" "$(ctrcfg "victim$1" '["sleep", "1000"]')" "$pod_json" 2>/dev/null) && cri start "$cid" >/dev/null 2>&1
   pid=$(pgrep -f "$3$p" | head -1)
@@ -191,8 +191,8 @@ crash() { # n component pattern (the pod's sandbox id is appended)
     "$(field "$cid" state) $([ "$(field "$cid" exitCode)" != 0 ] && echo yes || echo no)"
   cri stopp "$p" >/dev/null 2>&1
   cri rmp "$p" >/dev/null 2>&1
-  check "kill -9 of $2: no VM, virtiofsd, shim or state of the pod left" " no" \
-    "$(left "qemu-system.*$p|virtiofsd.*$p|shim-hako-v2.*$p") $([ -e "$work/hako/shim/k8s.io/$p" ] && echo yes || echo no)"
+  check "kill -9 of $2: no VM, virtiofsd, shim, state or host cgroup of the pod left" " no 0" \
+    "$(left "qemu-system.*$p|virtiofsd.*$p|shim-hako-v2.*$p") $([ -e "$work/hako/shim/k8s.io/$p" ] && echo yes || echo no) $(ls -d /sys/fs/cgroup/*/"$cgroup_test"/crash$1/*/ 2>/dev/null | wc -l)"
 }
 crash 1 "the shim" "containerd-shim-hako-v2 .*-id "
 crash 2 "QEMU" "qemu-system-x86_64 -name hako-"
