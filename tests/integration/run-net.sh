@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Networking of `hako run` (docs/networking-run.md): the default user network (slirp4netns NAT,
+# Networking of `hako run` (docs/networking.md): the default user network (slirp4netns NAT,
 # the host filtered out), -p, --network none and ns:PATH, bad input, kill -9. Every case boots
 # real microVMs. Traffic goes only to loopback and to network namespaces this script makes
 # (a "world" namespace behind a veth pair with a private /30); DNS too (a resolver of ours in that
@@ -122,7 +122,7 @@ check "-p HOST:CTR: the host's 127.0.0.1 reaches the container's server" "from-c
 check "-p 127.0.0.1:HOST:CTR" "from-ctr" "$(curl -s -m 3 http://127.0.0.1:18942/)"
 check "-p IP:HOST:CTR binds that address only" "127.0.0.1:18942" "$(ss -Hltn 'sport = :18942' | awk '{print $4}')"
 # UDP from another machine (our world namespace): the guard refuses datagrams to the host itself,
-# so the host's own processes get no UDP answers (docs/networking-run.md).
+# so the host's own processes get no UDP answers (docs/networking.md).
 udp=$(ip netns exec "${tag}w" python3 -c '
 import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
 for _ in range(10):

@@ -22,23 +22,14 @@
 #include "containerd.pb-c.h"
 #include "fileio.h"
 #include "macro.h"
+#include "tap.h"
 #include "timeutil.h"
 #include "ttrpc.h"
 
 #define SERVICE "containerd.task.v2.Task"
 
-static int n, failed;
 static const char *shim, *rootfs;
 static char work[64];
-
-static void ok(int cond, const char *what)
-{
-        n++;
-        if (!cond)
-                failed++;
-        printf("%sok %d - %s\n", cond ? "" : "not ", n, what);
-        fflush(stdout);
-}
 
 struct conn {
         int fd;
@@ -543,7 +534,7 @@ int main(int argc, char **argv)
                         (void)read_full_file(f, 4096, &got, NULL);
                         snprintf(f, sizeof(f), "the %s hook ran on the host with status %s", kinds[i],
                                  states[i]);
-                        ok(got && strstr(got, expect) != NULL, f);
+                        ok(got && strstr(got, expect) != NULL, "%s", f);
                 }
                 shreq.id = (char *)"hooked";
                 call(&c, "Shutdown", &shreq.base, NULL, NULL, 10000);
@@ -589,11 +580,12 @@ int main(int argc, char **argv)
                         pclose(f);
                 ok(!any, "no sanitizer reports from the shims");
         }
-        printf("1..%d\n", n);
-        if (!failed) {
+        done_testing();
+        int rc = exit_status();
+        if (rc == EXIT_SUCCESS) {
                 char cmd[128];
                 snprintf(cmd, sizeof(cmd), "rm -rf %s", work);
                 (void)!system(cmd);
         }
-        return failed ? 1 : 0;
+        return rc;
 }
