@@ -38,3 +38,10 @@ bool netns_is_host(const char *path, bool new_ns)
         return stat(path, &st) == 0 &&
                (same_file(&st, "/proc/self/ns/net") || same_file(&st, "/proc/1/ns/net"));
 }
+
+bool netns_current_is_host(void)
+{
+        struct stat st;
+
+        return stat("/proc/self/ns/net", &st) == 0 && same_file(&st, "/proc/1/ns/net");
+}

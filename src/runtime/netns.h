@@ -12,3 +12,5 @@ int netns_enter(const char *path, bool new_ns);
  * nor a new one), or a path naming the caller's namespace or the host's (PID 1's), as Docker's
  * --network host does. Called before netns_enter. */
 bool netns_is_host(const char *path, bool new_ns);
+/* Whether the calling thread is in the host's network namespace (PID 1's). */
+bool netns_current_is_host(void);

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "error.h"
 #include "macro.h"
+#include "netns.h"
 #include "sandbox.h"
 
 #define AGENT_TIMEOUT_MS 30000
@@ -46,19 +46,37 @@ static int attach_new(struct sandbox_net *n, const struct net_config *c, const c
         return 0;
 }
 
-/* Whether the calling thread is in the host's network namespace (PID 1's). */
-static bool in_host_netns(void)
+/* Takes away the attachments from index first on (they never reached the guest, or the
+ * sandbox ends). */
+static void drop_from(struct sandbox_net *n, size_t first)
 {
-        struct stat a, b;
+        while (n->n > first) {
+                n->n--;
+                net_detach(&n->att[n->n]);
+                free(n->sent[n->n]);
+                n->sent[n->n] = NULL;
+        }
+}
 
-        return stat("/proc/self/ns/net", &a) == 0 && stat("/proc/1/ns/net", &b) == 0 &&
-               a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+/* The calling thread's network namespace as it is now. */
+static int scan(struct net_config **ret, char **ret_error)
+{
+        _cleanup_free_ struct net_config *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        r = net_scan(c);
+        if (r < 0)
+                return error_set(ret_error, r, "cannot read the network namespace: %s", strerror(-r));
+        *ret = TAKE_PTR(c);
+        return 0;
 }
 
 int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_network, const char *scratch_dir,
                         char **ret_error)
 {
-        _cleanup_free_ struct net_config *c = calloc(1, sizeof(*c));
+        _cleanup_free_ struct net_config *c = NULL;
         size_t first;
         int r;
 
@@ -66,17 +84,14 @@ int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_net
         if (mode == NET_MODE_NONE)
                 return 0;
         /* The host's own interfaces would be taken from it and given to the VM. */
-        if (host_network || in_host_netns())
+        if (host_network || netns_current_is_host())
                 return error_set(
                     ret_error, -EPERM,
                     "the container would share the host's network namespace (host networking): a VM "
                     "cannot; use a bridge network, or --net-mode none for no network");
-        if (!c)
-                return -ENOMEM;
-        r = net_scan(c);
-        if (r < 0)
-                return error_set(ret_error, r, "cannot read the network namespace: %s", strerror(-r));
-        r = attach_new(n, c, scratch_dir, &first, ret_error);
+        r = scan(&c, ret_error);
+        if (r >= 0)
+                r = attach_new(n, c, scratch_dir, &first, ret_error);
         if (r < 0)
                 sandbox_net_done(n);
         return r;
@@ -182,32 +197,27 @@ static int configure_all(struct sandbox *sb, const struct net_config *c, char **
 
 int sandbox_net_configure(struct sandbox *sb, char **ret_error)
 {
-        _cleanup_free_ struct net_config *c = calloc(1, sizeof(*c));
+        _cleanup_free_ struct net_config *c = NULL;
         int r;
 
         if (sb->net.n == 0)
                 return 0;
-        if (!c)
-                return -ENOMEM;
-        r = net_scan(c);
-        if (r < 0)
-                return error_set(ret_error, r, "cannot read the network namespace: %s", strerror(-r));
-        return configure_all(sb, c, ret_error);
+        /* Read again: the caller may have changed it while the VM booted. */
+        r = scan(&c, ret_error);
+        return r < 0 ? r : configure_all(sb, c, ret_error);
 }
 
 int sandbox_net_sync(struct sandbox *sb, char **ret_error)
 {
-        _cleanup_free_ struct net_config *c = calloc(1, sizeof(*c));
+        _cleanup_free_ struct net_config *c = NULL;
         size_t first;
         int r;
 
         if (sb->net.mode == NET_MODE_NONE)
                 return 0;
-        if (!c)
-                return -ENOMEM;
-        r = net_scan(c);
+        r = scan(&c, ret_error);
         if (r < 0)
-                return error_set(ret_error, r, "cannot read the network namespace: %s", strerror(-r));
+                return r;
         r = attach_new(&sb->net, c, sb->state_dir, &first, ret_error);
         size_t added = first;
         for (; added < sb->net.n && r >= 0; added++) {
@@ -222,11 +232,7 @@ int sandbox_net_sync(struct sandbox *sb, char **ret_error)
         }
         if (r < 0) {
                 /* What did not reach the guest goes again, so a later sync retries it. */
-                while (sb->net.n > added) {
-                        net_detach(&sb->net.att[--sb->net.n]);
-                        free(sb->net.sent[sb->net.n]);
-                        sb->net.sent[sb->net.n] = NULL;
-                }
+                drop_from(&sb->net, added);
                 return r;
         }
         r = configure_all(sb, c, ret_error);
@@ -238,10 +244,5 @@ int sandbox_net_sync(struct sandbox *sb, char **ret_error)
 
 void sandbox_net_done(struct sandbox_net *n)
 {
-        for (size_t i = 0; i < n->n; i++) {
-                net_detach(&n->att[i]);
-                free(n->sent[i]);
-                n->sent[i] = NULL;
-        }
-        n->n = 0;
+        drop_from(n, 0);
 }
