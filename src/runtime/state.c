@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "host-cgroup.h"
 #include "macro.h"
 #include "ttrpc.h"
 
@@ -170,6 +171,14 @@ static bool tmp_owner_alive(const char *name)
         return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+void state_release_host_cgroup(const char *dir)
+{
+        _cleanup_free_ char *cgroup = NULL;
+
+        if (state_read(dir, "host_cgroup", &cgroup) >= 0 && cgroup[0] == '/')
+                host_cgroup_remove(cgroup);
+}
+
 void state_gc(const char *root)
 {
         DIR *d = opendir(root);
@@ -189,8 +198,11 @@ void state_gc(const char *root)
                                 rm_rf(dir);
                         continue;
                 }
-                if (lock_held(dir) == 0 && !kept(dir))
+                if (lock_held(dir) == 0 && !kept(dir)) {
+                        /* The record is all that names it: it goes first. */
+                        state_release_host_cgroup(dir);
                         rm_rf(dir);
+                }
         }
         closedir(d);
 }

@@ -13,8 +13,10 @@
 const char *state_root(const char *override);
 /* Creates <root>/<id> atomically and locks it. -EEXIST: the id is in use (live or kept). */
 int state_create(const char *root, const char *id, char **ret_dir, int *ret_lock_fd);
-/* Removes dead, unkept state directories. Best effort. */
+/* Removes dead, unkept state directories, each with the host cgroup it records. Best effort. */
 void state_gc(const char *root);
+/* Removes the host cgroup a state directory records (key "host_cgroup"), if any. */
+void state_release_host_cgroup(const char *dir);
 int state_write(const char *dir, const char *key, const char *value);
 int state_read(const char *dir, const char *key, char **ret);
 /* Removes a kept (exited) container's state. -EBUSY if its owner still runs. */

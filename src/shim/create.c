@@ -199,8 +199,6 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
         (void)state_write(s->sb->state_dir, "shim_pid", pid);
         if (s->host_cgroup)
                 (void)state_write(s->sb->state_dir, "host_cgroup", s->host_cgroup);
-        /* Only a `shim delete` removes it (delete.c): with the host cgroup it names. */
-        (void)state_keep(s->sb->state_dir);
         log_debug("pod %s: VM with %u vCPUs and %llu MiB (%s)", t->id, vcpus, (unsigned long long)mib,
                   s->sb->restored ? "from a template" : "booted");
         shim_watch_oom(s);

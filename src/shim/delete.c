@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `delete`: containerd cleans up after a shim that is gone (killed, or failed to start). */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,7 +10,6 @@
 
 #include "containerd.pb-c.h"
 #include "fileio.h"
-#include "host-cgroup.h"
 #include "log.h"
 #include "macro.h"
 #include "shim.h"
@@ -34,11 +32,11 @@ static bool is_hako_shim(pid_t pid)
 
 /* The task made the pod's VM: its shim (if still there) goes, with the VM (PDEATHSIG) and the
  * mounts of its namespace; then its state and host cgroup. */
-static void delete_pod(const char *dir, bool kill_shim)
+static void delete_pod(const char *dir)
 {
-        _cleanup_free_ char *pid_s = NULL, *cgroup = NULL;
+        _cleanup_free_ char *pid_s = NULL;
 
-        if (kill_shim && state_read(dir, "shim_pid", &pid_s) >= 0) {
+        if (state_read(dir, "shim_pid", &pid_s) >= 0) {
                 pid_t pid = (pid_t)atoi(pid_s);
                 if (pid > 1 && is_hako_shim(pid))
                         kill(pid, SIGKILL);
@@ -46,31 +44,8 @@ static void delete_pod(const char *dir, bool kill_shim)
         /* Its lock is released when the last of its processes is gone. */
         for (int i = 0; i < 100 && state_lock_held(dir) == 1; i++)
                 nanosleep(&(struct timespec){.tv_nsec = 50L * 1000 * 1000}, NULL);
-        if (state_read(dir, "host_cgroup", &cgroup) >= 0)
-                host_cgroup_remove(cgroup);
+        state_release_host_cgroup(dir);
         (void)rm_rf(dir);
-}
-
-/* The pods whose shims are gone (no one holds their lock): each with its host cgroup. Their
- * records are kept from the generic state_gc, which would take the record that names the cgroup
- * and leave the cgroup; containerd runs a delete per task, concurrently, so any of them may be
- * the one that finds a pod abandoned. */
-static void gc_pods(const char *root)
-{
-        DIR *d = opendir(root);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *dir = NULL;
-                if (de->d_name[0] == '.' || asprintf(&dir, "%s/%s", root, de->d_name) < 0)
-                        continue;
-                /* Its shim is gone: its pid may be another's by now. */
-                if (state_lock_held(dir) != 1)
-                        delete_pod(dir, false);
-        }
-        closedir(d);
 }
 
 int shim_delete(const struct shim_opts *o)
@@ -88,8 +63,9 @@ int shim_delete(const struct shim_opts *o)
         if (r < 0 || asprintf(&dir, "%s/%s", root, o->id) < 0)
                 return log_error_errno(r < 0 ? r : -ENOMEM, "invalid namespace '%s'", o->ns);
         if (access(dir, F_OK) == 0)
-                delete_pod(dir, true);
-        gc_pods(root);
+                delete_pod(dir);
+        /* containerd runs a delete per task, concurrently: another task's may find the pod's
+         * record abandoned first, and takes it with its host cgroup. */
         state_gc(root);
         /* The pod's socket, if its shim did not get to remove it. */
         if (shim_socket_path(o->address, o->ns, o->id, &sock) >= 0) {
