@@ -24,6 +24,19 @@
 /* A hot-added device shows up once the guest has probed it: wait for it this long. */
 #define DEVICE_WAIT_MS 10000
 
+static int name_to_index(const char *name)
+{
+        char path[64], buf[32] = "";
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+                return -ENODEV;
+        return atoi(buf);
+}
+
 /* The ifindex of the device with this MAC (and its current name), 0 if there is none yet. */
 static int find_by_mac(const uint8_t mac[6], char ret_name[IFNAMSIZ])
 {
@@ -49,13 +62,10 @@ static int find_by_mac(const uint8_t mac[6], char ret_name[IFNAMSIZ])
                 buf[n] = 0;
                 if (strncmp(buf, want, 17) != 0)
                         continue;
-                snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", de->d_name);
-                safe_close(fd);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+                int ifindex = name_to_index(de->d_name);
+                if (ifindex <= 0)
                         continue;
-                buf[n] = 0;
-                found = atoi(buf);
+                found = ifindex;
                 snprintf(ret_name, IFNAMSIZ, "%.15s", de->d_name);
         }
         closedir(d);
@@ -199,19 +209,6 @@ static int add_neighbor(int nl, int ifindex, const Hako__Agent__V1__Neighbor *n)
         nla_put(&m, NDA_DST, n->ip.data, len);
         nla_put(&m, NDA_LLADDR, n->mac.data, 6);
         return nl_call(nl, &m);
-}
-
-static int name_to_index(const char *name)
-{
-        char path[64], buf[32] = "";
-        _cleanup_close_ int fd = -1;
-        ssize_t n;
-
-        snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
-                return -ENODEV;
-        return atoi(buf);
 }
 
 static bool name_valid(const char *s)
