@@ -109,8 +109,17 @@ struct agent_crun_error {
         int code; /* ttRPC code */
         char message[512];
 };
-int agent_container_create(const char *id, const char *oci_spec, const char *rootfs_source, bool overlay,
-                           bool readonly, bool terminal, unsigned rows, unsigned columns,
+struct agent_container_opts {
+        const char *rootfs_source;
+        bool overlay, readonly; /* an overlay rootfs (upper on the scratch disk when there is one) */
+        bool terminal;
+        unsigned rows, columns;
+        bool delegate_cgroup; /* processes in a leaf, every controller delegated (nested engines) */
+        char **scratch_dirs;  /* made on the scratch disk for the spec's binds */
+        size_t n_scratch_dirs;
+};
+
+int agent_container_create(const char *id, const char *oci_spec, const struct agent_container_opts *o,
                            struct agent_crun_error *err, struct agent_container **ret_container);
 int agent_container_start(struct agent_container *c, struct agent_crun_error *err);
 int agent_container_exec(struct agent_container *c, const char *exec_id, const char *process_json,
@@ -149,6 +158,8 @@ int agent_sandbox_rescan_pci(void);
 int agent_sandbox_add_entropy(const uint8_t *data, size_t len);
 /* Onlines hot-added CPUs and memory; what the guest has now. */
 int agent_sandbox_online(uint32_t *ret_cpus, uint64_t *ret_memory_mib);
+/* HAKO_GUEST_DISK_DIR once the scratch disk is mounted; NULL: none. */
+const char *agent_sandbox_disk_dir(void);
 int agent_sandbox_mount_storage(const char *driver, const char *source, const char *mount_point,
                                 char **options, size_t n_options);
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -188,17 +189,36 @@ static bool safe_source(const char *s)
         return s && s[0] == '/' && strlen(s) < 1024 && !strpbrk(s, ",:\n") && !strstr(s, "/../");
 }
 
+/* HAKO_GUEST_DISK_DIR/<id>: the container's part of the scratch disk; -ENODEV: the sandbox has
+ * none. */
+static int disk_dir(const struct agent_container *c, char *ret, size_t size)
+{
+        const char *d = agent_sandbox_disk_dir();
+
+        if (!d)
+                return -ENODEV;
+        if (snprintf(ret, size, "%s/%s", d, c->id) >= (int)size)
+                return -ENAMETOOLONG;
+        if (mkdir(ret, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
 static int mount_rootfs(struct agent_container *c, const char *source, bool overlay, bool readonly)
 {
-        char rootfs[200], upper[200], work[200];
+        char rootfs[200], base[200], upper[240], work[240];
         _cleanup_free_ char *opts = NULL;
 
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", c->bundle);
         if (mkdir(rootfs, 0755) < 0 && errno != EEXIST)
                 return negative_errno();
         if (overlay) {
-                snprintf(upper, sizeof(upper), "%s/upper", c->bundle);
-                snprintf(work, sizeof(work), "%s/work", c->bundle);
+                /* The writable layer goes on the scratch disk, so what the container writes does
+                 * not fill guest RAM; without a disk, in the bundle (tmpfs). */
+                if (disk_dir(c, base, sizeof(base)) < 0)
+                        snprintf(base, sizeof(base), "%s", c->bundle);
+                snprintf(upper, sizeof(upper), "%s/upper", base);
+                snprintf(work, sizeof(work), "%s/work", base);
                 if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0755) < 0 && errno != EEXIST))
                         return negative_errno();
                 if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", source, upper, work) < 0)
@@ -216,6 +236,111 @@ static int mount_rootfs(struct agent_container *c, const char *source, bool over
         }
         c->rootfs_mounted = true;
         return 0;
+}
+
+static bool scratch_name_valid(const char *n)
+{
+        size_t len = strlen(n);
+
+        return len > 0 && len <= 32 && strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-") == len;
+}
+
+/* The directories the spec binds from the scratch disk (an engine's storage inside). */
+static int make_scratch_dirs(struct agent_container *c, char **names, size_t n)
+{
+        char base[200], path[260];
+        int r;
+
+        if (n == 0)
+                return 0;
+        if (n > HAKO_MAX_SCRATCH_DIRS)
+                return -E2BIG;
+        r = disk_dir(c, base, sizeof(base));
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (!scratch_name_valid(names[i]))
+                        return -EINVAL;
+                snprintf(path, sizeof(path), "%s/%s", base, names[i]);
+                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+static int write_string(const char *path, const char *s)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        size_t n = strlen(s);
+
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, s, n) != (ssize_t)n)
+                return negative_errno();
+        return 0;
+}
+
+/* What crun delete leaves of a delegated cgroup: the cgroups an engine inside made. Empty once
+ * their processes are gone; removed leaves first. */
+static void rmdir_cgroup_tree(const char *dir, int depth)
+{
+        DIR *d;
+        struct dirent *de;
+        char path[PATH_MAX];
+
+        if (depth > 8)
+                return;
+        d = opendir(dir);
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
+                    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+                        rmdir_cgroup_tree(path, depth + 1);
+        closedir(d);
+        (void)rmdir(dir);
+}
+
+/* cgroup v2's no-internal-process rule: a cgroup with processes cannot hand controllers to
+ * children. The init (still parked in crun's exec fifo, its cgroup namespace already rooted at
+ * the container's cgroup) moves to a leaf "init"; the container's cgroup then delegates every
+ * controller it has, and an engine inside sees a writable root with cpu, cpuset, io, memory and
+ * pids to give its own containers. */
+static int delegate_cgroup(struct agent_container *c, pid_t pid)
+{
+        char path[PATH_MAX], buf[256], want[320] = "";
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+        int r;
+
+        if (!*c->cgroup)
+                return -ESRCH;
+        snprintf(path, sizeof(path), "%s/init", c->cgroup);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        snprintf(path, sizeof(path), "%s/init/cgroup.procs", c->cgroup);
+        snprintf(buf, sizeof(buf), "%d", (int)pid);
+        r = write_string(path, buf);
+        if (r < 0)
+                return r;
+        snprintf(path, sizeof(path), "%s/cgroup.controllers", c->cgroup);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = 0;
+        for (char *save = NULL, *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+                if (strlen(want) + strlen(tok) + 3 < sizeof(want)) {
+                        strcat(want, "+");
+                        strcat(want, tok);
+                        strcat(want, " ");
+                }
+        if (!*want)
+                return 0;
+        snprintf(path, sizeof(path), "%s/cgroup.subtree_control", c->cgroup);
+        return write_string(path, want);
 }
 
 struct stdio_set {
@@ -321,13 +446,16 @@ static int stdio_receive_console(struct stdio_set *s, unsigned rows, unsigned co
 
 static void container_cleanup_bundle(struct agent_container *c)
 {
-        char rootfs[200];
+        char rootfs[200], disk[200];
 
         snprintf(rootfs, sizeof(rootfs), "%s/rootfs", c->bundle);
         if (c->rootfs_mounted && umount2(rootfs, MNT_DETACH) == 0)
                 c->rootfs_mounted = false;
         /* base rm_rf never crosses into another filesystem (a rootfs mount that failed to come off). */
         (void)rm_rf(c->bundle);
+        if (agent_sandbox_disk_dir() && !c->rootfs_mounted &&
+            snprintf(disk, sizeof(disk), "%s/%s", agent_sandbox_disk_dir(), c->id) < (int)sizeof(disk))
+                (void)rm_rf(disk);
 }
 
 /* Runs a crun command that starts a process (create, exec --detach) on the prepared stdio, then
@@ -369,10 +497,11 @@ static int crun_launch(const char *what, char **argv, int n, const char *id, str
         return r;
 }
 
-int agent_container_create(const char *id, const char *oci_spec, const char *rootfs_source, bool overlay,
-                           bool readonly, bool terminal, unsigned rows, unsigned columns,
+int agent_container_create(const char *id, const char *oci_spec, const struct agent_container_opts *o,
                            struct agent_crun_error *err, struct agent_container **ret_container)
 {
+        const char *rootfs_source = o->rootfs_source;
+        bool terminal = o->terminal;
         struct agent_container *c = NULL;
         struct agent_process *p;
         struct stdio_set s;
@@ -401,9 +530,15 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
                 set_error(err, TTRPC_INVALID_ARGUMENT, "invalid rootfs source");
                 goto fail;
         }
-        r = mount_rootfs(c, rootfs_source, overlay, readonly);
+        r = mount_rootfs(c, rootfs_source, o->overlay, o->readonly);
         if (r < 0) {
                 set_error(err, TTRPC_INTERNAL, "mounting rootfs from %s: %s", rootfs_source, strerror(-r));
+                goto fail;
+        }
+        r = make_scratch_dirs(c, o->scratch_dirs, o->n_scratch_dirs);
+        if (r < 0) {
+                set_error(err, r == -EINVAL || r == -E2BIG ? TTRPC_INVALID_ARGUMENT : TTRPC_INTERNAL,
+                          "scratch directories: %s", r == -ENODEV ? "the sandbox has no disk" : strerror(-r));
                 goto fail;
         }
         snprintf(path, sizeof(path), "%s/config.json", c->bundle);
@@ -419,8 +554,8 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
                                   "create", "--bundle",    c->bundle, "--pid-file",
                                   pid_path};
                 bool spawned = false;
-                r = crun_launch("create", argv, 9, id, &s, terminal, rows, columns, pid_path, &pid, &spawned,
-                                err);
+                r = crun_launch("create", argv, 9, id, &s, terminal, o->rows, o->columns, pid_path, &pid,
+                                &spawned, err);
                 if (r < 0) {
                         if (spawned)
                                 goto fail_delete;
@@ -437,6 +572,15 @@ int agent_container_create(const char *id, const char *oci_spec, const char *roo
         /* crun made the cgroup with the init in it; it outlives the init until crun delete. */
         if (agent_process_cgroup_dir(c, c->cgroup, sizeof(c->cgroup)) < 0)
                 c->cgroup[0] = 0;
+        if (o->delegate_cgroup) {
+                r = delegate_cgroup(c, pid);
+                if (r < 0) {
+                        set_error(err, TTRPC_INTERNAL, "delegating the cgroup %s: %s", c->cgroup,
+                                  strerror(-r));
+                        agent_container_remove(c);
+                        return r;
+                }
+        }
         *ret_container = c;
         return 0;
 
@@ -579,6 +723,9 @@ void agent_container_remove(struct agent_container *c)
         (void)init;
         agent_oom_unwatch(c);
         (void)crun_spawn(argv, -1, -1, -1);
+        if (*c->cgroup && strcmp(c->cgroup, "/sys/fs/cgroup") != 0 &&
+            strcmp(c->cgroup, "/sys/fs/cgroup/") != 0)
+                rmdir_cgroup_tree(c->cgroup, 0);
         container_cleanup_bundle(c);
         agent_container_forget(c);
 }

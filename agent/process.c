@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -369,48 +371,85 @@ int agent_process_cgroup_dir(struct agent_container *c, char *ret_path, size_t s
 }
 
 /* The container's own cgroup (never the guest's root, which holds us too). */
-static FILE *open_procs(struct agent_container *c)
+static int container_cgroup(struct agent_container *c, char *dir, size_t size)
 {
-        char dir[300], path[340];
+        int r = agent_process_cgroup_dir(c, dir, size);
 
-        if (agent_process_cgroup_dir(c, dir, sizeof(dir)) < 0 || strcmp(dir, "/sys/fs/cgroup/") == 0 ||
-            strcmp(dir, "/sys/fs/cgroup") == 0)
-                return NULL;
-        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-        return fopen(path, "re");
+        if (r < 0)
+                return r;
+        if (strcmp(dir, "/sys/fs/cgroup/") == 0 || strcmp(dir, "/sys/fs/cgroup") == 0)
+                return -ESRCH;
+        return 0;
+}
+
+#define PROCS_MAX_DEPTH 8
+
+/* Calls fn for every process in dir and the cgroups below it: a container with a delegated
+ * cgroup (nested engines) has its processes in a leaf and its children's in their own. */
+static void walk_procs(const char *dir, int depth, void (*fn)(pid_t pid, void *userdata), void *userdata)
+{
+        char path[PATH_MAX], line[32];
+        FILE *f;
+        DIR *d;
+        struct dirent *de;
+
+        if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+                return;
+        f = fopen(path, "re");
+        if (f) {
+                while (fgets(line, sizeof(line), f)) {
+                        long pid = strtol(line, NULL, 10);
+                        if (pid > 1)
+                                fn((pid_t)pid, userdata);
+                }
+                fclose(f);
+        }
+        if (depth >= PROCS_MAX_DEPTH || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
+                    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+                        walk_procs(path, depth + 1, fn, userdata);
+        closedir(d);
+}
+
+struct pid_list {
+        uint32_t *pids;
+        size_t n, max;
+};
+
+static void list_one(pid_t pid, void *userdata)
+{
+        struct pid_list *l = userdata;
+
+        if (l->n < l->max)
+                l->pids[l->n++] = (uint32_t)pid;
 }
 
 int agent_process_list(struct agent_container *c, uint32_t *pids, size_t max, size_t *ret_n)
 {
-        FILE *f = open_procs(c);
-        char line[32];
-        size_t n = 0;
+        struct pid_list l = {pids, 0, max};
+        char dir[300];
+        int r = container_cgroup(c, dir, sizeof(dir));
 
-        if (!f)
-                return -ESRCH;
-        while (n < max && fgets(line, sizeof(line), f)) {
-                long pid = strtol(line, NULL, 10);
-                if (pid > 1)
-                        pids[n++] = (uint32_t)pid;
-        }
-        fclose(f);
-        *ret_n = n;
+        if (r < 0)
+                return r;
+        walk_procs(dir, 0, list_one, &l);
+        *ret_n = l.n;
         return 0;
+}
+
+static void kill_one(pid_t pid, void *userdata)
+{
+        (void)kill(pid, *(int *)userdata);
 }
 
 int agent_process_kill_all(struct agent_container *c, int sig)
 {
-        FILE *f = open_procs(c);
-        char line[32];
+        char dir[300];
 
-        if (f) {
-                while (fgets(line, sizeof(line), f)) {
-                        pid_t pid = (pid_t)atoi(line);
-                        if (pid > 1)
-                                (void)kill(pid, sig);
-                }
-                fclose(f);
-        }
+        if (container_cgroup(c, dir, sizeof(dir)) == 0)
+                walk_procs(dir, 0, kill_one, &sig);
         /* Also every process we know, in case the cgroup could not be read. */
         for (struct agent_process *p = c->processes; p; p = p->next)
                 if (!p->exited && p->pid > 1)

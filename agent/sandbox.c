@@ -47,16 +47,94 @@ static bool valid_mount_point(const char *p)
                strcmp(p, HAKO_GUEST_CONTAINERS_DIR) != 0;
 }
 
+static bool disk_mounted;
+
+const char *agent_sandbox_disk_dir(void)
+{
+        return disk_mounted ? HAKO_GUEST_DISK_DIR : NULL;
+}
+
+/* The virtio-blk disk whose serial is `serial`, as /dev/vdX. A disk hot-added before a
+ * restored guest resumed is there once the PCI rescan returned; a short wait covers udev-less
+ * devtmpfs lag. */
+static int find_disk(const char *serial, char *ret, size_t size)
+{
+        for (int attempt = 0; attempt < 500; attempt++) {
+                DIR *d = opendir("/sys/block");
+                struct dirent *de;
+
+                if (!d)
+                        return negative_errno();
+                while ((de = readdir(d))) {
+                        char path[300], buf[64] = "";
+                        _cleanup_close_ int fd = -1;
+                        ssize_t n;
+
+                        if (strncmp(de->d_name, "vd", 2) != 0 || strlen(de->d_name) > 16)
+                                continue;
+                        snprintf(path, sizeof(path), "/sys/block/%s/serial", de->d_name);
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (fd < 0)
+                                continue;
+                        n = read(fd, buf, sizeof(buf) - 1);
+                        if (n <= 0)
+                                continue;
+                        buf[strcspn(buf, "\n")] = 0;
+                        if (strcmp(buf, serial) != 0)
+                                continue;
+                        snprintf(ret, size, "/dev/%s", de->d_name);
+                        closedir(d);
+                        if (access(ret, F_OK) == 0)
+                                return 0;
+                        d = NULL;
+                        break;
+                }
+                if (d)
+                        closedir(d);
+                nanosleep(&(struct timespec){.tv_nsec = 2L * 1000 * 1000}, NULL);
+        }
+        return -ENODEV;
+}
+
+/* The scratch disk: ext4 made by the host. nodev: nothing on it is a device the workload may
+ * open through the disk; suid stays (images built on it carry setuid programs). */
+static int mount_disk(const char *serial, const char *mount_point, char **options, size_t n_options)
+{
+        char dev[64];
+        bool discard = false;
+        int r;
+
+        if (disk_mounted || strcmp(mount_point, HAKO_GUEST_DISK_DIR) != 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n_options; i++) {
+                if (strcmp(options[i], "discard") != 0)
+                        return -EINVAL;
+                discard = true;
+        }
+        r = find_disk(serial, dev, sizeof(dev));
+        if (r < 0)
+                return r;
+        r = mkdir_p(mount_point);
+        if (r < 0)
+                return r;
+        if (mount(dev, mount_point, "ext4", MS_NODEV | MS_NOATIME, discard ? "discard" : "") < 0)
+                return negative_errno();
+        disk_mounted = true;
+        return 0;
+}
+
 int agent_sandbox_mount_storage(const char *driver, const char *source, const char *mount_point,
                                 char **options, size_t n_options)
 {
         unsigned long flags = MS_NODEV;
         int r;
 
-        if (strcmp(driver, "virtiofs") != 0)
-                return -EPROTONOSUPPORT;
         if (!source || !*source || strlen(source) > 36 || !valid_mount_point(mount_point))
                 return -EINVAL;
+        if (strcmp(driver, "ext4") == 0)
+                return mount_disk(source, mount_point, options, n_options);
+        if (strcmp(driver, "virtiofs") != 0)
+                return -EPROTONOSUPPORT;
         for (size_t i = 0; i < n_options; i++) {
                 if (strcmp(options[i], "ro") == 0)
                         flags |= MS_RDONLY;

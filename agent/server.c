@@ -445,9 +445,18 @@ static void handle_create_container(uint32_t sid, const ProtobufCMessage *m)
                         return;
                 }
         }
-        if (agent_container_create(req->container_id, req->oci_spec, req->rootfs->source,
-                                   req->rootfs->overlay, req->rootfs->readonly, req->terminal, req->rows,
-                                   req->columns, &err, &c) < 0) {
+        struct agent_container_opts o = {
+            .rootfs_source = req->rootfs->source,
+            .overlay = req->rootfs->overlay,
+            .readonly = req->rootfs->readonly,
+            .terminal = req->terminal,
+            .rows = req->rows,
+            .columns = req->columns,
+            .delegate_cgroup = req->delegate_cgroup,
+            .scratch_dirs = req->scratch_dirs,
+            .n_scratch_dirs = req->n_scratch_dirs,
+        };
+        if (agent_container_create(req->container_id, req->oci_spec, &o, &err, &c) < 0) {
                 log_debug("CreateContainer %s: %s", req->container_id, err.message);
                 reply(sid, err.code, err.message, NULL);
                 return;

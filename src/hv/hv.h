@@ -15,6 +15,9 @@ enum hv_accel {
         HV_ACCEL_TCG,
 };
 
+/* The scratch disk's virtio serial: the guest finds the device by it. */
+#define HV_DISK_SERIAL "hako-disk"
+
 struct hv_caps {
         bool kvm;             /* hardware virtualization usable */
         char kvm_reason[160]; /* why (not) */
@@ -43,6 +46,7 @@ struct hv_config {
         const char *virtiofs_tag; /* non-NULL: a virtio-fs device on virtiofs_fd */
         int virtiofs_fd;          /* connected to virtiofsd (vhost-user); the caller keeps it */
         const char *console_log;
+        int disk_fd; /* > 0: the scratch disk's image, a virtio-blk device with serial HV_DISK_SERIAL */
         const struct hv_nic *nics; /* present from the start (hot-added right after a restore) */
         size_t n_nics;
         /* restore: load the saved state on restore_fd (see save) instead of booting. The VM must

@@ -26,6 +26,13 @@
 /* DIMMs a VM can take (each growth of a pod is one). */
 #define QEMU_DIMM_SLOTS    16
 #define QEMU_MAX_BOOT_NICS 8
+#define QEMU_DISK_FD       (8 + QEMU_MAX_BOOT_NICS)
+#define QEMU_DISK_SERIAL   HV_DISK_SERIAL
+/* detect-zeroes=unmap and discard=unmap: what the guest frees (it mounts with discard) becomes
+ * a hole in the host file again. */
+#define QEMU_DISK_BLOCKDEV_ARGS                                                                              \
+        "driver=file,node-name=hakodisk,filename=/proc/self/fd/16,discard=unmap,detect-zeroes=unmap"
+_Static_assert(QEMU_DISK_FD == 16, "QEMU_DISK_BLOCKDEV_ARGS names fd 16");
 
 struct qemu_vm {
         struct hv_vm base; /* first: a struct hv_vm * is a struct qemu_vm * */
@@ -39,6 +46,8 @@ struct qemu_vm {
         struct hv_nic nics[QEMU_MAX_BOOT_NICS];
         char nic_ids[QEMU_MAX_BOOT_NICS][16];
         size_t n_nics;
+        int disk_fd; /* handed to QEMU as fd QEMU_DISK_FD: the scratch disk's image */
+        bool has_disk;
         char *virtiofs_tag;
         int qmp_fd; /* our end */
         struct qmp qmp;
@@ -104,6 +113,7 @@ static void qemu_free(struct hv_vm *vm)
         safe_close(q->qmp_fd);
         safe_close(q->restore_fd);
         safe_close(q->ram_fd);
+        safe_close(q->disk_fd);
         for (size_t i = 0; i < q->n_nics; i++)
                 safe_close(q->nic_fds[i]);
         safe_close(vm->pidfd);
@@ -176,7 +186,7 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 return -ENOMEM;
         q->base.ops = &hv_qemu_ops;
         q->base.pidfd = -1;
-        q->agent_fd = q->qmp_peer_fd = q->qmp_fd = q->vfs_fd = q->restore_fd = q->ram_fd = -1;
+        q->agent_fd = q->qmp_peer_fd = q->qmp_fd = q->vfs_fd = q->restore_fd = q->ram_fd = q->disk_fd = -1;
         q->pc = pc;
         /* Only pc has the ACPI hot-plug a running VM grows with. */
         q->vcpus = cfg->vcpus;
@@ -204,6 +214,12 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 q->vfs_fd = fcntl(cfg->virtiofs_fd, F_DUPFD_CLOEXEC, 3);
                 if (q->vfs_fd < 0)
                         goto fail_errno;
+        }
+        if (cfg->disk_fd > 0) {
+                q->disk_fd = fcntl(cfg->disk_fd, F_DUPFD_CLOEXEC, 3);
+                if (q->disk_fd < 0)
+                        goto fail_errno;
+                q->has_disk = true;
         }
         if (cfg->agent_fd >= 0) {
                 q->agent_fd = fcntl(cfg->agent_fd, F_DUPFD_CLOEXEC, 3);
@@ -336,6 +352,15 @@ static int qemu_create(const struct hv_config *cfg, struct hv_vm **ret_vm)
                 strv_pushf(a, "%s,netdev=%s,id=nic-%s,mac=%s", pc ? "virtio-net-pci" : "virtio-net-device",
                            q->nics[i].id, q->nics[i].id, mac);
         }
+        /* The scratch disk: QEMU reopens our fd through /proc, so it never opens a host path of
+         * its own choosing. A restored VM gets it hot-added, like its NICs. */
+        if (q->has_disk && !cfg->restore) {
+                strv_push(a, "-blockdev");
+                strv_pushf(a, "%s", QEMU_DISK_BLOCKDEV_ARGS);
+                strv_push(a, "-device");
+                strv_pushf(a, "%s,drive=hakodisk,id=dev-hakodisk,serial=%s",
+                           pc ? "virtio-blk-pci" : "virtio-blk-device", QEMU_DISK_SERIAL);
+        }
         if (cfg->restore) {
                 /* Stay paused after loading: the virtio-fs device goes in before the guest runs. */
                 strv_push(a, "-S");
@@ -429,6 +454,19 @@ static int qemu_finish_restore(struct qemu_vm *q)
                         return r;
         }
         q->n_nics = 0;
+        if (q->has_disk) {
+                r = qemu_qmp(
+                    q, "blockdev-add",
+                    "{\"driver\":\"file\",\"node-name\":\"hakodisk\",\"filename\":\"/proc/self/fd/16\","
+                    "\"discard\":\"unmap\",\"detect-zeroes\":\"unmap\"}");
+                if (r < 0)
+                        return r;
+                r = qemu_qmp(q, "device_add",
+                             "{\"driver\":\"virtio-blk-pci\",\"id\":\"dev-hakodisk\",\"drive\":\"hakodisk\","
+                             "\"serial\":\"" QEMU_DISK_SERIAL "\"}");
+                if (r < 0)
+                        return r;
+        }
         r = qemu_qmp(q, "cont", NULL);
         log_debug("restored: state loaded in %lld ms, virtio-fs added and running after %lld ms",
                   t_loaded - t0, mono_ms() - t0);
@@ -439,7 +477,7 @@ static int qemu_start(struct hv_vm *vm)
 {
         struct qemu_vm *q = to_qemu(vm);
         _cleanup_close_ int log_fd = -1;
-        int fds[5 + QEMU_MAX_BOOT_NICS], nfds;
+        int fds[QEMU_DISK_FD - 2], nfds;
         int r;
 
         /* QEMU's own stderr (bad option, missing file) goes next to the console log. */
@@ -461,6 +499,12 @@ static int qemu_start(struct hv_vm *vm)
                 for (size_t i = 0; i < q->n_nics; i++)
                         fds[5 + i] = q->nic_fds[i];
                 nfds = 5 + (int)q->n_nics;
+        }
+        if (q->has_disk) {
+                for (int i = nfds; i < QEMU_DISK_FD - 3; i++)
+                        fds[i] = q->qmp_peer_fd; /* placeholders keep the numbering */
+                fds[QEMU_DISK_FD - 3] = q->disk_fd;
+                nfds = QEMU_DISK_FD - 2;
         }
         struct spawn_opts o = {
             .argv = (const char *const *)q->argv.v,
@@ -485,6 +529,7 @@ static int qemu_start(struct hv_vm *vm)
         q->vfs_fd = safe_close(q->vfs_fd);
         q->restore_fd = safe_close(q->restore_fd);
         q->ram_fd = safe_close(q->ram_fd);
+        q->disk_fd = safe_close(q->disk_fd);
         if (q->virtiofs_tag)
                 return qemu_finish_restore(q);
         for (size_t i = 0; i < q->n_nics; i++)

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "ocijson.h"
 #include "parse.h"
 #include "spec.h"
 
@@ -18,7 +19,7 @@
 static json_t *load_object(const char *path, const char *what, char **ret_error)
 {
         json_error_t je;
-        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+        json_t *j = ocijson_load_file(path, EXEC_SPEC_MAX, JSON_REJECT_DUPLICATES, &je);
 
         if (!j) {
                 error_set(ret_error, -EINVAL, "cannot load %s %s: %s (line %d)", what, path, je.text,

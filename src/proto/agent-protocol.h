@@ -4,7 +4,7 @@
 /* Shared constants of the host <-> agent protocol. */
 
 #define HAKO_AGENT_SERVICE  "hako.agent.v1.Agent"
-#define HAKO_AGENT_PROTOCOL 4
+#define HAKO_AGENT_PROTOCOL 5
 
 /* virtio-serial port name and vsock port the agent listens on. */
 #define HAKO_AGENT_PORT_NAME  "hako.agent"
@@ -25,6 +25,7 @@
 #define HAKO_MAX_IO_DEVICES    32
 #define HAKO_MAX_OOM_EVENTS    64 /* queued in the guest until the host asks */
 #define HAKO_MAX_NET_SYSCTLS   64
+#define HAKO_MAX_SCRATCH_DIRS  8
 #define HAKO_MAX_DNS_SERVERS   4    /* loopback nameservers relayed */
 #define HAKO_MAX_DNS_QUERIES   64   /* in flight; the oldest is dropped for a new one */
 #define HAKO_MAX_DNS_MESSAGE   4096 /* a query or an answer over UDP (EDNS's usual ceiling) */
@@ -37,3 +38,6 @@
 #define HAKO_SHARED_TAG           "hakoshared"
 #define HAKO_GUEST_SHARED_DIR     "/run/hako/shared"
 #define HAKO_GUEST_CONTAINERS_DIR "/run/hako/c"
+/* The scratch disk (storage driver "ext4", source: the virtio-blk serial) is mounted here; a
+ * container's writable layer and scratch directories live in HAKO_GUEST_DISK_DIR/<id>/. */
+#define HAKO_GUEST_DISK_DIR "/run/hako/disk"

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "log.h"
 #include "macro.h"
+#include "nested.h"
 #include "spec.h"
 
 #define AGENT_TIMEOUT_MS 60000
@@ -92,6 +93,7 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         _cleanup_free_ char *json = NULL;
         Hako__Agent__V1__Sysctl sysctls[HAKO_MAX_NET_SYSCTLS], *psysctls[HAKO_MAX_NET_SYSCTLS];
         json_t *net_sysctls = NULL;
+        struct nested_plan plan;
         struct container *c;
         struct arena arena;
         int r;
@@ -106,6 +108,9 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         }
         c->id = strdup(cfg->id);
         c->init = process_new(c, "", cfg->tty);
+        r = nested_prepare(cfg->spec, cfg->id, sb->disk_path != NULL, &plan, ret_error);
+        if (r < 0)
+                goto fail;
         net_sysctls = spec_guest_network(cfg->spec);
         json = json_dumps(cfg->spec, JSON_COMPACT);
         if (!c->id || !c->init || !json) {
@@ -137,6 +142,9 @@ int container_create(struct sandbox *sb, const struct container_config *cfg, str
         req.terminal = cfg->tty;
         req.rows = cfg->rows;
         req.columns = cfg->columns;
+        req.delegate_cgroup = plan.delegate_cgroup;
+        req.scratch_dirs = (char **)plan.scratch_dirs;
+        req.n_scratch_dirs = plan.n_scratch_dirs;
         r = put_sysctls(&req, net_sysctls, sysctls, psysctls);
         if (r < 0) {
                 error_set(ret_error, r, "invalid net.* sysctls in the spec (at most %d, string values)",

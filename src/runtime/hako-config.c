@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "error.h"
 #include "fileio.h"
 #include "macro.h"
@@ -199,6 +200,35 @@ static int set_memory(uint64_t *field, long long v, bool zero_ok)
         return 0;
 }
 
+/* [storage] disk_size: "32G" (a size with a suffix; a plain integer is MiB), 0: no disk;
+ * disk_dir: an absolute directory for the disk files. */
+static int set_storage(struct hako_config *c, const char *key, const struct value *v, const char **ret_what)
+{
+        if (!strcmp(key, "disk_size")) {
+                uint64_t bytes;
+                *ret_what = "bad value (0, or a size from 64M to 16T such as \"32G\")";
+                if (v->type == V_INT) {
+                        if (v->i < 0 || v->i > (long long)(DISK_SIZE_MAX >> 20))
+                                return -ERANGE;
+                        bytes = (uint64_t)v->i << 20;
+                } else if (v->type != V_STRING || parse_size(v->s, &bytes) < 0)
+                        return -EINVAL;
+                if (bytes && (bytes < DISK_SIZE_MIN || bytes > DISK_SIZE_MAX))
+                        return -ERANGE;
+                c->disk_size = bytes;
+                c->no_disk = bytes == 0;
+                return 0;
+        }
+        if (!strcmp(key, "disk_dir")) {
+                *ret_what = "bad value (an absolute path)";
+                if (v->type != V_STRING || v->s[0] != '/' || strlen(v->s) > 256)
+                        return -EINVAL;
+                return set_string(&c->disk_dir, v);
+        }
+        *ret_what = "unknown key";
+        return -ENOENT;
+}
+
 static int set_key(struct hako_config *c, const char *section, const char *key, const struct value *v,
                    const char **ret_what)
 {
@@ -209,6 +239,8 @@ static int set_key(struct hako_config *c, const char *section, const char *key, 
                 *ret_what = "bad value (tcfilter, macvtap or none)";
                 return v->type == V_STRING ? net_mode_parse(v->s, &c->net_mode) : -EINVAL;
         }
+        if (!strcmp(section, "storage"))
+                return set_storage(c, key, v, ret_what);
         if (strcmp(section, "hypervisor") != 0)
                 return -ENOENT;
         *ret_what = "bad value";
@@ -294,7 +326,8 @@ static int parse(struct hako_config *c, const char *path, const char *text, char
                                                  at);
                         memcpy(section, start + 1, n);
                         section[n] = 0;
-                        if (strcmp(section, "hypervisor") != 0 && strcmp(section, "network") != 0)
+                        if (strcmp(section, "hypervisor") != 0 && strcmp(section, "network") != 0 &&
+                            strcmp(section, "storage") != 0)
                                 return error_set(ret_error, -EINVAL, "%s:%u: unknown section [%s]", path, at,
                                                  section);
                         p = *eol ? eol + 1 : eol;
@@ -374,6 +407,7 @@ void hako_config_done(struct hako_config *c)
         free(c->kernel);
         free(c->initrd);
         free(c->kernel_params);
+        free(c->disk_dir);
         for (size_t i = 0; i < c->n_enable_annotations; i++)
                 free(c->enable_annotations[i]);
         free(c->enable_annotations);

@@ -31,6 +31,11 @@
  *   [network]
  *   mode = "tcfilter"                # how the container's interfaces reach the VM: "tcfilter",
  *                                    # "macvtap" or "none" (docs/networking.md)
+ *
+ *   [storage]
+ *   disk_size = "32G"                # each sandbox's scratch disk (sparse; 0: none), where the
+ *                                    # workload's writes go (docs/nested.md)
+ *   disk_dir = "/var/lib/hako/disks"
  */
 
 #define HAKO_CONFIG_DEFAULT    "/etc/hako/hako.toml"
@@ -48,6 +53,9 @@ struct hako_config {
         bool templates;
         bool debug_console;
         enum net_mode net_mode;
+        uint64_t disk_size; /* bytes; 0: the default (no_disk: none) */
+        bool no_disk;
+        char *disk_dir; /* NULL: the default */
         char **enable_annotations;
         size_t n_enable_annotations;
 };

@@ -13,6 +13,7 @@
 
 #include "assets.h"
 #include "container.h"
+#include "disk.h"
 #include "fileio.h"
 #include "log.h"
 #include "error.h"
@@ -191,6 +192,7 @@ static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, co
             .restore_fd = restore_fd,
             .file_ram = ram_fd >= 0,
             .ram_fd = ram_fd,
+            .disk_fd = shares ? sb->disk_fd : -1,
             .nics = shares ? sb->net.nics : NULL,
             .n_nics = shares ? sb->net.n : 0,
         };
@@ -372,7 +374,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         sb = calloc(1, sizeof(*sb));
         if (!sb)
                 return -ENOMEM;
-        sb->lock_fd = sb->agent_fd = -1;
+        sb->lock_fd = sb->agent_fd = sb->disk_fd = -1;
         sb->vfsd.pidfd = sb->vfsd.qemu_fd = sb->vfsd.dir_fd = -1;
         if (cfg->shares) {
                 sb->shares = *cfg->shares;
@@ -419,6 +421,18 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         r = sandbox_net_prepare(&sb->net, cfg->net_mode, cfg->host_network, sb->state_dir, ret_error);
         if (r < 0)
                 goto fail;
+        if (!cfg->no_disk) {
+                const char *dir = cfg->disk_dir ? cfg->disk_dir : DISK_DIR_DEFAULT;
+                r = disk_create(dir, sb->id, cfg->disk_size ? cfg->disk_size : DISK_SIZE_DEFAULT,
+                                &sb->disk_path, &sb->disk_fd);
+                if (r < 0) {
+                        error_set(ret_error, r, "cannot create the sandbox's disk in %s: %s", dir,
+                                  r == -EIO ? "mkfs.ext4 failed (apt-get install e2fsprogs)" : strerror(-r));
+                        goto fail;
+                }
+                /* Named in the record, so that a sandbox killed before it ends has it collected. */
+                state_write(sb->state_dir, "disk", sb->disk_path);
+        }
         r = template_for(cfg, kernel, initrd, key, &restore_fd, &template_ram, ret_error);
         if (r == -ETIME) {
                 r = -ETIMEDOUT;
@@ -449,7 +463,9 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         {
                 Hako__Agent__V1__CreateSandboxRequest req = HAKO__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
                 Hako__Agent__V1__Storage st = HAKO__AGENT__V1__STORAGE__INIT;
-                Hako__Agent__V1__Storage *sts[1] = {&st};
+                Hako__Agent__V1__Storage disk = HAKO__AGENT__V1__STORAGE__INIT;
+                Hako__Agent__V1__Storage *sts[2] = {&st, &disk};
+                char *disk_opts[] = {(char *)"discard"};
                 uint8_t seed[64];
                 struct timespec now;
                 _cleanup_free_ char *rerr = NULL;
@@ -469,6 +485,14 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 req.hostname = (char *)"hako";
                 req.n_storages = 1;
                 req.storages = sts;
+                if (sb->disk_path) {
+                        disk.driver = (char *)"ext4";
+                        disk.source = (char *)HV_DISK_SERIAL;
+                        disk.mount_point = (char *)HAKO_GUEST_DISK_DIR;
+                        disk.options = disk_opts;
+                        disk.n_options = 1;
+                        req.n_storages = 2;
+                }
                 req.realtime_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
                 req.entropy.data = seed;
                 req.entropy.len = sizeof(seed);
@@ -503,7 +527,7 @@ fail:
 
 static void remove_except_record(const char *dir)
 {
-        static const char *const drop[] = {"virtiofsd.sock", "shared", "lock"};
+        static const char *const drop[] = {"virtiofsd.sock", "shared", "lock", "disk"};
 
         for (size_t i = 0; i < ELEMENTSOF(drop); i++) {
                 _cleanup_free_ char *p = NULL;
@@ -521,6 +545,8 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
         sandbox_dns_done(sb);
         sandbox_stop_vm(sb);
         sandbox_net_done(&sb->net);
+        disk_remove(sb->disk_path);
+        safe_close(sb->disk_fd);
         if (sb->state_dir) {
                 if (keep_record) {
                         state_write(sb->state_dir, "status", "exited");
@@ -531,6 +557,7 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
         }
         safe_close(sb->lock_fd);
         share_table_done(&sb->shares);
+        free(sb->disk_path);
         free(sb->state_dir);
         free(sb->id);
         free(sb);

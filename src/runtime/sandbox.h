@@ -35,6 +35,12 @@ struct sandbox_config {
          * the guest has only its loopback). */
         enum net_mode net_mode;
         bool host_network; /* the caller asked for host networking (netns_is_host): refused unless NONE */
+        /* The scratch disk (disk.h): size in bytes (0: DISK_SIZE_DEFAULT), the host directory
+         * its file goes in (NULL: DISK_DIR_DEFAULT); no_disk: the guest has none, and what
+         * containers write lands in guest RAM (hako run) or on the host's rootfs (OCI). */
+        uint64_t disk_size;
+        const char *disk_dir;
+        bool no_disk;
         int boot_timeout_ms;
         bool debug;
 };
@@ -55,7 +61,9 @@ struct sandbox {
         struct container *containers; /* container.c */
         struct sandbox_net net;
         struct dns_relay dns;
-        bool restored; /* the VM is a restored template, not a cold boot */
+        bool restored;   /* the VM is a restored template, not a cold boot */
+        char *disk_path; /* the scratch disk's file; NULL: none */
+        int disk_fd;
         uint32_t vcpus;
         uint64_t memory_mib;
         /* CLOCK_MONOTONIC ms, for the timing breakdown */

@@ -10,6 +10,7 @@
 #include "agent-protocol.h"
 #include "error.h"
 #include "macro.h"
+#include "ocijson.h"
 #include "strv.h"
 
 #define SPEC_MAX_BYTES (1u << 20)
@@ -133,7 +134,7 @@ int spec_load_bundle(const char *bundle_dir, json_t **ret, char **ret_rootfs, bo
                 return error_set(ret_error, negative_errno(), "cannot read %s", path);
         if (st.st_size > SPEC_MAX_BYTES)
                 return error_set(ret_error, -EFBIG, "%s is too large", path);
-        spec = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        spec = ocijson_load_file(path, SPEC_MAX_BYTES, JSON_REJECT_DUPLICATES, &jerr);
         if (!spec) {
                 if (ret_error &&
                     asprintf(ret_error, "invalid %s: line %d: %s", path, jerr.line, jerr.text) < 0)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "fileio.h"
 #include "host-cgroup.h"
 #include "macro.h"
@@ -179,6 +180,18 @@ void state_release_host_cgroup(const char *dir)
                 host_cgroup_remove(cgroup);
 }
 
+void state_release_disk(const char *dir)
+{
+        _cleanup_free_ char *path = NULL;
+
+        if (state_read(dir, "disk", &path) >= 0) {
+                _cleanup_free_ char *rec = NULL;
+                disk_remove(path);
+                if (asprintf(&rec, "%s/disk", dir) >= 0)
+                        (void)unlink(rec);
+        }
+}
+
 void state_gc(const char *root)
 {
         DIR *d = opendir(root);
@@ -198,6 +211,8 @@ void state_gc(const char *root)
                                 rm_rf(dir);
                         continue;
                 }
+                if (lock_held(dir) == 0)
+                        state_release_disk(dir);
                 if (lock_held(dir) == 0 && !kept(dir)) {
                         /* The record is all that names it: it goes first. */
                         state_release_host_cgroup(dir);

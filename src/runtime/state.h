@@ -17,6 +17,8 @@ int state_create(const char *root, const char *id, char **ret_dir, int *ret_lock
 void state_gc(const char *root);
 /* Removes the host cgroup a state directory records (key "host_cgroup"), if any. */
 void state_release_host_cgroup(const char *dir);
+/* Removes the scratch disk a record names (a sandbox that never reached its end). */
+void state_release_disk(const char *dir);
 int state_write(const char *dir, const char *key, const char *value);
 int state_read(const char *dir, const char *key, char **ret);
 /* Removes a kept (exited) container's state. -EBUSY if its owner still runs. */

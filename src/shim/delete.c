@@ -45,6 +45,7 @@ static void delete_pod(const char *dir)
         for (int i = 0; i < 100 && state_lock_held(dir) == 1; i++)
                 nanosleep(&(struct timespec){.tv_nsec = 50L * 1000 * 1000}, NULL);
         state_release_host_cgroup(dir);
+        state_release_disk(dir);
         (void)rm_rf(dir);
 }
 

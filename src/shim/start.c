@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ocijson.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -67,7 +68,7 @@ static int group_of(const char *bundle, const char *id, char **ret)
 
         if (asprintf(&path, "%s/config.json", bundle) < 0)
                 return -ENOMEM;
-        spec = json_load_file(path, 0, NULL);
+        spec = ocijson_load_file(path, 1u << 20, 0, NULL);
         if (spec && pod_role(spec, &sandbox) == POD_CONTAINER)
                 *ret = strdup(sandbox);
         else
