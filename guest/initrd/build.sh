@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Builds the guest initramfs: hako-agent as /init, crun and exactly the shared libraries it needs.
+# Builds the guest initramfs: hako-agent as /init, crun and exactly the shared libraries it needs,
+# and Debian's static tini (what `hako run --init` binds into the container as its PID 1).
 # Uncompressed newc cpio (decompression is slow under emulation), reproducible: the same inputs give
 # the same bytes (sorted list, fixed mtime SOURCE_DATE_EPOCH or 0, owner 0:0).
 #
@@ -21,9 +22,13 @@ if [ -z "$crun" ]; then
 	if [ -n "$static" ] && [ -x "$static" ]; then crun=$static; else crun=/usr/bin/crun; fi
 fi
 epoch=${SOURCE_DATE_EPOCH:-0}
+# Docker's --init is tini; Debian's docker.io depends on the tini package, which ships it static.
+tini=${HAKO_TINI:-/usr/bin/tini-static}
 
 [ -x "$agent" ] || { echo "$0: agent binary $agent not found" >&2; exit 1; }
 [ -x "$crun" ] || { echo "$0: crun binary $crun not found" >&2; exit 1; }
+[ -x "$tini" ] || { echo "$0: $tini not found: install Debian's tini package (hako run --init needs it)" >&2; exit 1; }
+file -L "$tini" | grep -q "statically linked" || { echo "$0: $tini is not a static binary" >&2; exit 1; }
 
 stage=$(mktemp -d)
 tmp_out=
@@ -48,6 +53,8 @@ install -m 0755 "$agent" "$stage"/init
 # Debug info only costs load time in the guest.
 ${STRIP:-strip} --strip-debug "$stage"/init 2>/dev/null || true
 install -m 0755 "$crun" "$stage"/usr/bin/crun
+# The same path in the guest (spec.h SPEC_GUEST_INIT): bound read-only, it needs no libraries.
+install -m 0755 "$tini" "$stage"/usr/bin/tini-static
 
 # Copies a file to its canonical path and makes the path it was asked for (after resolving the
 # directory, i.e. with the merged-/usr symlinks applied) point at it.

@@ -19,6 +19,12 @@ int cmd_check(int argc, char **argv, const struct global_options *g);
 int cmd_version(int argc, char **argv, const struct global_options *g);
 int cmd_rm(int argc, char **argv, const struct global_options *g);
 int cmd_ps(int argc, char **argv, const struct global_options *g);
+/* `hako stop` of one container (after secs, SIGKILL); logs the error. */
+int cli_stop(const char *root, const char *id, unsigned secs);
+int cmd_logs(int argc, char **argv, const struct global_options *g);
+int cmd_stop(int argc, char **argv, const struct global_options *g);
+/* Docker's form for containers of `hako run -d`, else the OCI exec (cmd_oci_exec). */
+int cmd_exec(int argc, char **argv, const struct global_options *g);
 
 /* The OCI runtime (runc-compatible) commands, oci-*.c. */
 int cmd_oci_create(int argc, char **argv, const struct global_options *g);

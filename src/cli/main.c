@@ -19,7 +19,10 @@ static const struct {
 } commands[] = {
     {"run", cmd_run, "run a command in a new container, in its own microVM"},
     {"ps", cmd_ps, "list containers (running and kept exited ones)"},
-    {"rm", cmd_rm, "remove an exited container's record"},
+    {"logs", cmd_logs, "print a detached container's output (-f: follow it)"},
+    {"exec", cmd_exec, "run a command in a running container (Docker's form; runc's, OCI)"},
+    {"stop", cmd_stop, "stop containers: SIGTERM, SIGKILL after -t SECONDS (10)"},
+    {"rm", cmd_rm, "remove an exited container's record (-f: a running one too)"},
     {"check", cmd_check, "show what this host offers and whether hako can run here"},
     {"version", cmd_version, "show the versions of hako, its guest image and the agent protocol"},
     /* The OCI runtime interface (runc's commands and flags), docs/oci.md. */
@@ -29,7 +32,6 @@ static const struct {
     {"kill", cmd_oci_kill, "OCI: send a signal to a container (default SIGTERM)"},
     {"delete", cmd_oci_delete, "OCI: delete a container and its VM"},
     {"list", cmd_oci_list, "OCI: list containers (-q, --format table|json)"},
-    {"exec", cmd_oci_exec, "OCI: run a new process in a running container"},
     {"pause", cmd_oci_pause, "OCI: freeze a container's whole VM"},
     {"resume", cmd_oci_resume, "OCI: thaw a paused container"},
     {"events", cmd_oci_events, "OCI: print a container's statistics (--stats: once)"},
@@ -48,10 +50,15 @@ static void usage(FILE *f)
                 fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
         fprintf(
             f,
-            "\nhako run [--rm] [--name ID] [-e K=V]... [-w DIR] [-u UID[:GID]] [-v HOST:CTR[:ro]]...\n"
+            "\nhako run [--rm] [-d] [--name ID] [-e K=V]... [-w DIR] [-u UID[:GID]] [-v HOST:CTR[:ro]]...\n"
             "         [--cpus N] [--memory SIZE] [--network user|none|ns:PATH] [-p [IP:]HOST:CTR[/udp]]...\n"
+            "         [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--read-only] [--init]\n"
+            "         [--security-opt no-new-privileges|seccomp=unconfined|seccomp=PROFILE.json]...\n"
             "         [-i] [-t] IMAGE [CMD...]\n"
-            "  IMAGE: 'busybox' (built in), an OCI bundle directory, or a rootfs directory\n\n"
+            "  IMAGE: 'busybox' (built in), an OCI bundle directory, or a rootfs directory\n"
+            "hako logs [-f] ID | hako stop [-t SECONDS] ID... | hako rm [-f] ID...\n"
+            "hako exec [-i] [-t] [-d] [-e K=V]... [-w DIR] [-u UID[:GID]] ID CMD...   (a 'hako run -d' "
+            "container)\n\n"
             "hako run --bundle|-b DIR [-d] [--pid-file F] [--console-socket S] ID\n"
             "  the OCI run (create + start + wait + delete), chosen when --bundle is given\n"
             "hako ps [--format table|json] ID   the OCI ps (the container's host process)\n\n"

@@ -31,6 +31,13 @@ int cmd_ps(int argc, char **argv, const struct global_options *g)
                         break;
                 if (state_read(dir, "status", &status) < 0)
                         continue;
+                /* A record whose host process is gone (kill -9) has exited, whatever it says. */
+                if (strcmp(status, "exited") != 0 && state_lock_held(dir) != 1) {
+                        free(status);
+                        status = strdup("exited");
+                        if (!status)
+                                break;
+                }
                 state_read(dir, "exit_code", &code);
                 printf("%-20s %-10s %s\n", de->d_name, status, code && !strcmp(status, "exited") ? code : "");
         }

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "run-options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
+#include "caps.h"
 #include "error.h"
 #include "macro.h"
 #include "parse.h"
+#include "seccomp.h"
 #include "state.h"
 
 static int push(char ***v, size_t *n, const char *s)
@@ -117,9 +121,126 @@ static int parse_publish(const char *arg, struct run_options *o, char **ret_erro
         return 0;
 }
 
+static int parse_cap(const char *arg, uint64_t *set, char **ret_error)
+{
+        uint64_t bit;
+
+        if (caps_parse(arg, &bit) < 0) {
+                /* Docker's words, with the name as it normalizes it. */
+                _cleanup_free_ char *name = NULL;
+                if (asprintf(&name, "%s%s", strncasecmp(arg, "CAP_", 4) ? "CAP_" : "", arg) < 0)
+                        return -ENOMEM;
+                for (char *p = name; *p; p++)
+                        *p = (char)toupper((unsigned char)*p);
+                return error_set(ret_error, -EINVAL, "unknown capability: \"%s\"", name);
+        }
+        *set |= bit;
+        return 0;
+}
+
+/* strconv.ParseBool's words, as Docker reads no-new-privileges=VALUE. */
+static int parse_go_bool(const char *s, bool *ret)
+{
+        static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+        static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+                        *ret = !strcmp(s, yes[i]);
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static int parse_seccomp_file(const char *path, struct run_options *o, char **ret_error)
+{
+        _cleanup_free_ char *error = NULL;
+        json_t *profile = NULL, *check = NULL;
+        int r;
+
+        /* Read now, as Docker's client does: a bad file is an error before anything starts. */
+        r = seccomp_load_file(path, &profile, ret_error);
+        if (r < 0)
+                return r;
+        r = seccomp_from_profile(profile, 0, &check, &error);
+        json_decref(check);
+        if (r < 0) {
+                json_decref(profile);
+                return error_set(ret_error, r, "invalid seccomp profile %s: %s", path,
+                                 error ? error : strerror(-r));
+        }
+        json_decref(o->sec.seccomp_profile);
+        o->sec.seccomp_profile = profile;
+        o->sec.seccomp = SPEC_SECCOMP_PROFILE;
+        return 0;
+}
+
+/* --security-opt, as Docker's client and daemon read it (KEY=VALUE, or the old KEY:VALUE). */
+static int parse_security_opt(const char *arg, struct run_options *o, char **ret_error)
+{
+        _cleanup_free_ char *key = NULL;
+        const char *sep, *val;
+        bool b;
+
+        if (!strcmp(arg, "no-new-privileges")) {
+                o->sec.no_new_privileges = true;
+                return 0;
+        }
+        if (!strcmp(arg, "disable")) /* label=disable's old spelling */
+                return 0;
+        sep = strchr(arg, '=') ?: strchr(arg, ':');
+        if (!sep)
+                goto invalid;
+        key = strndup(arg, (size_t)(sep - arg));
+        if (!key)
+                return -ENOMEM;
+        val = sep + 1;
+        if (!strcmp(key, "no-new-privileges")) {
+                if (parse_go_bool(val, &b) < 0)
+                        goto invalid;
+                o->sec.no_new_privileges = b;
+        } else if (!strcmp(key, "seccomp")) {
+                if (!strcmp(val, "unconfined")) {
+                        json_decref(o->sec.seccomp_profile);
+                        o->sec.seccomp_profile = NULL;
+                        o->sec.seccomp = SPEC_SECCOMP_UNCONFINED;
+                } else if (!*val)
+                        goto invalid;
+                else
+                        return parse_seccomp_file(val, o, ret_error);
+        } else if (!strcmp(key, "systempaths")) {
+                if (strcmp(val, "unconfined") != 0)
+                        goto invalid;
+                o->sec.systempaths_unconfined = true;
+        } else if (strcmp(key, "apparmor") != 0 && strcmp(key, "label") != 0)
+                /* apparmor and label are accepted and have no effect, as with Docker on a host
+                 * without AppArmor or SELinux: the guest kernel has neither. */
+                goto invalid;
+        return 0;
+invalid:
+        return error_set(ret_error, -EINVAL,
+                         "invalid --security-opt: \"%s\" (no-new-privileges[=true|false], "
+                         "seccomp=unconfined|PROFILE.json, systempaths=unconfined, apparmor=..., label=...)",
+                         arg);
+}
+
 int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret_error)
 {
-        enum { OPT_RM = 0x100, OPT_NAME, OPT_CPUS, OPT_MEMORY, OPT_MACHINE, OPT_DEBUG, OPT_NETWORK };
+        enum {
+                OPT_RM = 0x100,
+                OPT_NAME,
+                OPT_CPUS,
+                OPT_MEMORY,
+                OPT_MACHINE,
+                OPT_DEBUG,
+                OPT_NETWORK,
+                OPT_CAP_ADD,
+                OPT_CAP_DROP,
+                OPT_PRIVILEGED,
+                OPT_SECURITY_OPT,
+                OPT_INIT,
+                OPT_READ_ONLY,
+        };
         static const struct option longopts[] = {
             {"rm", no_argument, NULL, OPT_RM},
             {"name", required_argument, NULL, OPT_NAME},
@@ -136,16 +257,28 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
             {"network", required_argument, NULL, OPT_NETWORK},
             {"net", required_argument, NULL, OPT_NETWORK},
             {"publish", required_argument, NULL, 'p'},
+            {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+            {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+            {"privileged", no_argument, NULL, OPT_PRIVILEGED},
+            {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+            {"init", no_argument, NULL, OPT_INIT},
+            {"read-only", no_argument, NULL, OPT_READ_ONLY},
+            {"detach", no_argument, NULL, 'd'},
             {},
         };
-        struct run_options o = {.vcpus = 1, .vm_memory_mib = RUN_DEFAULT_VM_MIB};
+        struct run_options o = {
+            .vcpus = 1,
+            .vm_memory_mib = RUN_DEFAULT_VM_MIB,
+            /* An image gets what Docker gives one; run.c keeps a bundle's own. */
+            .sec = {.seccomp = SPEC_SECCOMP_DEFAULT, .docker_caps = true},
+        };
         int c, r = 0;
 
         *ret_error = NULL;
         optind = 0; /* full reset: parsing may happen more than once in a process (tests) */
         opterr = 0;
         /* '+': options stop at IMAGE; everything after it is the command. */
-        while ((c = getopt_long(argc, argv, "+:e:w:u:v:itm:p:", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:e:w:u:v:itdm:p:", longopts, NULL)) != -1) {
                 switch (c) {
                 case OPT_RM:
                         o.rm = true;
@@ -237,6 +370,27 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                 case 'p':
                         r = parse_publish(optarg, &o, ret_error);
                         break;
+                case 'd':
+                        o.detach = true;
+                        break;
+                case OPT_CAP_ADD:
+                        r = parse_cap(optarg, &o.sec.cap_add, ret_error);
+                        break;
+                case OPT_CAP_DROP:
+                        r = parse_cap(optarg, &o.sec.cap_drop, ret_error);
+                        break;
+                case OPT_PRIVILEGED:
+                        o.sec.privileged = true;
+                        break;
+                case OPT_SECURITY_OPT:
+                        r = parse_security_opt(optarg, &o, ret_error);
+                        break;
+                case OPT_INIT:
+                        o.sec.init = true;
+                        break;
+                case OPT_READ_ONLY:
+                        o.sec.read_only = true;
+                        break;
                 case ':':
                         r = error_set(ret_error, -EINVAL, "option '%s' needs a value", argv[optind - 1]);
                         break;
@@ -296,5 +450,6 @@ void run_options_done(struct run_options *o)
         }
         free(o->c.volumes);
         free(o->publish);
+        json_decref(o->sec.seccomp_profile);
         *o = (struct run_options){0};
 }

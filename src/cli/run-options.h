@@ -18,7 +18,7 @@ enum run_network {
 
 /* `hako run` options, parsed apart from running so they can be unit tested. */
 struct run_options {
-        bool rm, interactive, tty, debug;
+        bool rm, interactive, tty, debug, detach;
         const char *name;
         const char *image;
         struct container_opts c;
@@ -29,6 +29,9 @@ struct run_options {
         const char *netns_path; /* RUN_NET_NS */
         struct net_publish *publish;
         size_t n_publish;
+        /* --cap-add/--cap-drop/--privileged/--security-opt/--init/--read-only; the seccomp
+         * profile of seccomp=PATH is ours (run_options_done frees it). */
+        struct spec_security sec;
 };
 
 /* Parses argv (argv[0] is "run"). On error returns -EINVAL with a one-line message. */

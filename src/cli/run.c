@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "container.h"
+#include "error.h"
 #include "fileio.h"
 #include "image.h"
 #include "log.h"
@@ -21,16 +22,12 @@
 #include "relay.h"
 #include "rootfs.h"
 #include "run-options.h"
+#include "run.h"
 #include "sandbox.h"
 #include "state.h"
 #include "terminal.h"
 #include "timeutil.h"
 #include "usernet.h"
-
-/* Docker's exit codes for failures that are not the container's own. */
-#define EXIT_HAKO_ERROR  125
-#define EXIT_CANNOT_EXEC 126
-#define EXIT_NOT_FOUND   127
 
 static int create_container(struct sandbox *sb, const char *id, json_t *spec, const char *rootfs_guest,
                             bool overlay, bool ro, const struct run_options *o, struct container **ret,
@@ -84,22 +81,21 @@ static int add_resolv_conf(struct run_options *o, const char *host_path)
 }
 
 /* The network namespace the sandbox starts in (netns.h), before any VM exists: a failure here is
- * a one-line error and nothing is left behind. */
+ * a one-line error and nothing is left behind. The mode (--net-mode, the configuration's) was
+ * chosen by the caller. */
 static int setup_network(const struct global_options *g, struct run_options *o, struct net_user *user,
-                         enum net_mode *ret_mode)
+                         char **ret_error)
 {
         _cleanup_free_ char *error = NULL;
         int r;
 
-        *ret_mode = NET_MODE_NONE;
         if (o->network == RUN_NET_NONE)
                 return 0;
-        if (cli_net_mode(g, ret_mode) != 0)
-                return -EINVAL;
         if (o->network == RUN_NET_NS) {
                 r = netns_enter(o->netns_path, false);
                 if (r < 0)
-                        log_error("cannot join the network namespace %s: %s", o->netns_path, strerror(-r));
+                        return error_set(ret_error, r, "cannot join the network namespace %s: %s",
+                                         o->netns_path, strerror(-r));
                 return r;
         }
         struct net_user_config uc = {
@@ -109,14 +105,39 @@ static int setup_network(const struct global_options *g, struct run_options *o, 
             .slirp_binary = getenv("HAKO_SLIRP4NETNS"),
         };
         r = net_user_start(&uc, user, &error);
-        if (r < 0) {
-                log_error("cannot set up the user network: %s", error ? error : strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return error_set(ret_error, r, "cannot set up the user network: %s",
+                                 error ? error : strerror(-r));
         r = add_resolv_conf(o, user->resolv_conf);
         if (r < 0)
-                log_error_errno(r, "Out of memory");
+                return error_set(ret_error, r, "Out of memory");
         return r;
+}
+
+void run_warn_no_kvm(const struct global_options *g)
+{
+        char why[160];
+
+        if (g->accel != HV_ACCEL_KVM && isatty(STDERR_FILENO) &&
+            (g->accel == HV_ACCEL_TCG || !hv_kvm_usable(why, sizeof(why))))
+                log_warning("no hardware virtualization here, using TCG software emulation (slow)");
+}
+
+int run_prepare_guest(struct run_ctx *c, char **ret_error)
+{
+        int r = setup_network(c->g, &c->o, &c->user, ret_error);
+
+        if (r < 0)
+                return r;
+        /* The image is shared read-only when an overlay takes the writes: the guest cannot touch it. */
+        r = spec_share_rootfs(&c->shares, c->rootfs_host, c->overlay || c->rootfs_ro, NULL, &c->rootfs_guest);
+        if (r < 0)
+                return error_set(ret_error, r, "cannot share the rootfs: %s", strerror(-r));
+        r = spec_prepare(c->spec, c->id, &c->o.c, &c->shares, NULL, ret_error);
+        if (r < 0)
+                return r;
+        /* After spec_prepare: the user is final, the --init bind is the guest's own file. */
+        return spec_apply_security(c->spec, &c->o.sec, ret_error);
 }
 
 struct run_loop {
@@ -174,111 +195,112 @@ static int run_until_exit(struct container *c, int signal_fd, int *ret_exit_code
         }
 }
 
-int cmd_run(int argc, char **argv, const struct global_options *g)
+/* What every run does before anything is started: options, image, spec, id. Logs the error. */
+static int run_load(struct run_ctx *c, int argc, char **argv)
 {
-        _cleanup_free_ char *error = NULL, *rootfs_host = NULL;
-        struct run_options o;
-        struct image img = {0};
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = run_options_parse(argc, argv, &c->o, &error);
+        if (r < 0) {
+                log_error("%s", error ? error : strerror(-r));
+                return r;
+        }
+        if (c->o.debug)
+                log_set_level(LOG_LEVEL_DEBUG);
+
+        r = image_resolve(c->o.image, &c->img, &error);
+        if (r < 0) {
+                log_error("%s", error ? error : strerror(-r));
+                return r;
+        }
+        if (c->img.kind == IMAGE_BUNDLE) {
+                r = spec_load_bundle(c->img.bundle_dir, &c->spec, &c->rootfs_host, &c->rootfs_ro, &error);
+                if (r >= 0)
+                        r = rootfs_make_mountpoints(c->rootfs_host, c->spec, &error);
+                if (r < 0) {
+                        log_error("bad bundle %s: %s", c->img.bundle_dir, error ? error : strerror(-r));
+                        return r;
+                }
+                c->overlay = false; /* like runc: the bundle's rootfs is the container's, writes land there */
+                /* A bundle's config says what its process gets; flags only change what they name. */
+                if (c->o.sec.seccomp == SPEC_SECCOMP_DEFAULT)
+                        c->o.sec.seccomp = SPEC_SECCOMP_KEEP;
+                c->o.sec.docker_caps = false;
+        } else {
+                c->spec = spec_default();
+                c->rootfs_host = strdup(c->img.rootfs);
+                if (!c->spec || !c->rootfs_host)
+                        return log_error_errno(-ENOMEM, "Out of memory");
+                /* An image stays pristine: writes go to an overlay on the guest's tmpfs. */
+                c->overlay = true;
+        }
+
+        if (c->o.name)
+                c->id = c->o.name;
+        else {
+                if (state_new_id(c->idbuf) < 0) {
+                        log_error("cannot generate a container id");
+                        return -EIO;
+                }
+                c->id = c->idbuf;
+        }
+        c->net_mode = NET_MODE_NONE;
+        if (c->o.network != RUN_NET_NONE && cli_net_mode(c->g, &c->net_mode) != 0)
+                return -EINVAL;
+        return 0;
+}
+
+static void run_ctx_done(struct run_ctx *c)
+{
+        /* After the VM: slirp4netns goes with the namespace's last user. */
+        net_user_stop(&c->user);
+        json_decref(c->spec);
+        share_table_done(&c->shares);
+        image_done(&c->img);
+        run_options_done(&c->o);
+        free(c->rootfs_host);
+        free(c->rootfs_guest);
+}
+
+static int run_attached(struct run_ctx *c)
+{
+        _cleanup_free_ char *error = NULL;
+        const struct global_options *g = c->g;
+        struct run_options *o = &c->o;
         struct sandbox *sb = NULL;
         struct container *ctr = NULL;
-        json_t *spec = NULL;
-        struct share_table shares = {0};
-        struct net_user user;
-        enum net_mode net_mode = NET_MODE_NONE;
-        _cleanup_free_ char *rootfs_guest = NULL;
-        char idbuf[13];
-        const char *id;
-        bool rootfs_ro = false, overlay;
+        const char *id = c->id;
         int exit_code = EXIT_HAKO_ERROR, r, sfd = -1;
         sigset_t oldmask;
         long long t0 = mono_ms(), t_prepared = 0, t_started = 0, t_exited = 0;
 
-        net_user_init(&user);
-        r = run_options_parse(argc, argv, &o, &error);
+        r = run_prepare_guest(c, &error);
         if (r < 0) {
                 log_error("%s", error ? error : strerror(-r));
                 return EXIT_HAKO_ERROR;
-        }
-        if (o.debug)
-                log_set_level(LOG_LEVEL_DEBUG);
-
-        r = image_resolve(o.image, &img, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
-                goto out;
-        }
-        if (img.kind == IMAGE_BUNDLE) {
-                r = spec_load_bundle(img.bundle_dir, &spec, &rootfs_host, &rootfs_ro, &error);
-                if (r < 0) {
-                        log_error("bad bundle %s: %s", img.bundle_dir, error ? error : strerror(-r));
-                        goto out;
-                }
-                r = rootfs_make_mountpoints(rootfs_host, spec, &error);
-                if (r < 0) {
-                        log_error("bad bundle %s: %s", img.bundle_dir, error ? error : strerror(-r));
-                        goto out;
-                }
-                overlay = false; /* like runc: the bundle's rootfs is the container's, writes land there */
-        } else {
-                spec = spec_default();
-                rootfs_host = strdup(img.rootfs);
-                if (!spec || !rootfs_host) {
-                        log_error_errno(-ENOMEM, "Out of memory");
-                        goto out;
-                }
-                /* An image stays pristine: writes go to an overlay on the guest's tmpfs. */
-                overlay = true;
-        }
-
-        if (o.name)
-                id = o.name;
-        else {
-                if (state_new_id(idbuf) < 0) {
-                        log_error("cannot generate a container id");
-                        goto out;
-                }
-                id = idbuf;
-        }
-
-        if (setup_network(g, &o, &user, &net_mode) < 0)
-                goto out;
-
-        /* The image is shared read-only when an overlay takes the writes: the guest cannot touch it. */
-        r = spec_share_rootfs(&shares, rootfs_host, overlay || rootfs_ro, NULL, &rootfs_guest);
-        if (r < 0) {
-                log_error_errno(r, "Failed to share the rootfs: %m");
-                goto out;
-        }
-        r = spec_prepare(spec, id, &o.c, &shares, NULL, &error);
-        if (r < 0) {
-                log_error("%s", error ? error : strerror(-r));
-                goto out;
         }
 
         sfd = relay_signalfd(&oldmask);
         if (sfd < 0) {
                 log_error_errno(sfd, "Failed to set up signal handling: %m");
-                goto out;
+                return EXIT_HAKO_ERROR;
         }
 
         state_gc(state_root(g->root));
-        if (g->accel != HV_ACCEL_KVM && isatty(STDERR_FILENO)) {
-                char why[160];
-                if (g->accel == HV_ACCEL_TCG || !hv_kvm_usable(why, sizeof(why)))
-                        log_warning("no hardware virtualization here, using TCG software emulation (slow)");
-        }
+        run_warn_no_kvm(g);
         t_prepared = mono_ms();
         struct sandbox_config sc = {
             .id = id,
             .state_root = g->root,
-            .machine = o.machine,
+            .machine = o->machine,
             .accel = g->accel,
-            .vcpus = o.vcpus,
-            .memory_mib = o.vm_memory_mib,
-            .shares = &shares,
-            .net_mode = net_mode,
+            .vcpus = o->vcpus,
+            .memory_mib = o->vm_memory_mib,
+            .shares = &c->shares,
+            .net_mode = c->net_mode,
             .boot_timeout_ms = g->boot_timeout_ms,
-            .debug = o.debug,
+            .debug = o->debug,
         };
         r = sandbox_create(&sc, &sb, &error);
         if (r < 0) {
@@ -289,7 +311,8 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         free(error);
         error = NULL;
 
-        r = create_container(sb, id, spec, rootfs_guest, overlay, rootfs_ro, &o, &ctr, &exit_code, &error);
+        r = create_container(sb, id, c->spec, c->rootfs_guest, c->overlay, c->rootfs_ro, o, &ctr, &exit_code,
+                             &error);
         if (r < 0) {
                 if (r == -EINTR)
                         exit_code = 130;
@@ -298,9 +321,9 @@ int cmd_run(int argc, char **argv, const struct global_options *g)
         }
         t_started = mono_ms();
 
-        if (o.tty && o.interactive && isatty(STDIN_FILENO))
+        if (o->tty && o->interactive && isatty(STDIN_FILENO))
                 term_raw(STDIN_FILENO);
-        r = process_relay(ctr->init, o.interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO,
+        r = process_relay(ctr->init, o->interactive ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO,
                           isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO);
         if (r >= 0)
                 r = run_until_exit(ctr, sfd, &exit_code);
@@ -324,7 +347,7 @@ out:
                 long long t_teardown = mono_ms();
                 snprintf(code, sizeof(code), "%d", exit_code);
                 state_write(sb->state_dir, "exit_code", code);
-                sandbox_destroy(sb, !o.rm);
+                sandbox_destroy(sb, !o->rm);
                 sb = NULL;
                 if (getenv("HAKO_TIMING") && t_started)
                         fprintf(stderr,
@@ -336,13 +359,20 @@ out:
                                 t_sb - t_agent, t_started - t_sb, t_exited - t_started,
                                 mono_ms() - t_teardown, restored ? "template" : "cold");
         }
-        /* After the VM: slirp4netns goes with the namespace's last user. */
-        net_user_stop(&user);
-        if (spec)
-                json_decref(spec);
-        share_table_done(&shares);
-        image_done(&img);
-        run_options_done(&o);
         safe_close(sfd);
         return exit_code;
+}
+
+int cmd_run(int argc, char **argv, const struct global_options *g)
+{
+        struct run_ctx c = {.g = g};
+        int code;
+
+        net_user_init(&c.user);
+        if (run_load(&c, argc, argv) < 0)
+                code = EXIT_HAKO_ERROR;
+        else
+                code = c.o.detach ? run_detached(&c) : run_attached(&c);
+        run_ctx_done(&c);
+        return code;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "macro.h"
 #include "host-cgroup.h"
 #include "monitor.h"
@@ -19,31 +20,6 @@
 #include "sizing.h"
 #include "spec.h"
 #include "state.h"
-
-/* Reads the host process's verdict: "0", or "-ERRNO message". EOF first: it died. */
-static int read_verdict(int fd, char **ret_error)
-{
-        char buf[4096];
-        size_t len = 0;
-        int r = 0, off = 0;
-
-        for (;;) {
-                ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t)n;
-                if (len == sizeof(buf) - 1)
-                        break;
-        }
-        buf[len] = 0;
-        if (len == 0 || sscanf(buf, "%d %n", &r, &off) < 1)
-                return error_set(ret_error, -EIO, "the container's host process exited unexpectedly");
-        if (r < 0 && buf[off])
-                error_set(ret_error, r, "%s", buf + off);
-        return r > 0 ? -EIO : r;
-}
 
 int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, char **ret_error)
 {
@@ -177,10 +153,11 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
         }
         if (pid == 0) {
                 safe_close(pipefd[0]);
+                close_fds_except((int[]){pipefd[1], o->log_fd}, 2);
                 _exit(monitor_main(&mc, pipefd[1]));
         }
         pipefd[1] = safe_close(pipefd[1]);
-        r = read_verdict(pipefd[0], ret_error);
+        r = monitor_read_verdict(pipefd[0], NULL, ret_error);
         if (r == -EEXIST && ret_error) {
                 /* Lost a race for the id to a concurrent create: say it as runc does. */
                 free(*ret_error);

@@ -24,7 +24,7 @@ int exec_client_start(const struct exec_client_opts *o, int *ret_conn, char **re
         _cleanup_free_ char *req = NULL;
         uint8_t rnd[8];
         char id[32];
-        int fds[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}, r;
+        int fds[3] = {o->stdin_fd, STDOUT_FILENO, STDERR_FILENO}, r;
 
         if (o->tty && o->console_socket) {
                 r = console_send_pty(o->console_socket, &pty);

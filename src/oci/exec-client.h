@@ -10,6 +10,8 @@ struct exec_client_opts {
         const char *process_json;
         bool tty;
         const char *console_socket; /* with tty: send a pty master there, as runc does */
+        int stdin_fd; /* the exec's stdin when no console socket: 0 is ours (runc's), /dev/null is
+                       * Docker's `exec` without -i */
 };
 
 /* Starts the exec. The stdio handed over is fds 0-2, or with a console socket a new pty.

@@ -28,6 +28,7 @@
 #include "macro.h"
 #include "oci-state.h"
 #include "relay.h"
+#include "run-log.h"
 #include "sandbox.h"
 #include "state.h"
 #include "timeutil.h"
@@ -49,6 +50,8 @@ struct monitor {
         long long net_sync_at; /* when to mirror them into the guest; 0: nothing pending */
         bool paused, shutdown, vm_gone, init_done;
         long long init_done_at;
+        struct run_log log;                    /* a detached `hako run`'s output; fds -1 otherwise */
+        int stdin_read, stdin_keep;            /* an open, silent stdin (-i); -1: none */
         struct host_cgroup_limits host_limits; /* as last applied (create, then updates) */
 };
 
@@ -317,6 +320,7 @@ static int monitor_loop(struct monitor *m)
                                 pollset_timeout(ps, left);
                 }
                 sandbox_poll_add(m->sb, ps);
+                run_log_poll_add(&m->log, ps);
                 (void)pollset_add(ps, m->net_fd, POLLIN, on_net, m);
                 (void)pollset_add(ps, m->signal_fd, POLLIN, on_signal, m);
                 (void)pollset_add(ps, m->sb->vm->pidfd, POLLIN, on_vm_exit, m);
@@ -343,7 +347,8 @@ static int create_container(struct monitor *m, int tty_fd, char **ret_error)
             .id = m->c->id,
             .spec = m->c->spec,
             .rootfs_guest = m->c->rootfs_guest,
-            .overlay = false, /* like runc: the bundle's rootfs is the container's */
+            /* like runc: a bundle's rootfs is the container's; an image stays pristine */
+            .overlay = m->c->overlay,
             .readonly = m->c->rootfs_ro,
             .tty = m->c->tty,
             .rows = ws.ws_row,
@@ -362,8 +367,15 @@ static int write_record(struct monitor *m)
 
         snprintf(buf, sizeof(buf), "%d", (int)getpid());
         r = state_write(dir, "pid", buf);
+        if (r >= 0 && m->c->run) {
+                /* No bundle: the spec as the guest has it is what `hako exec` builds on. */
+                _cleanup_free_ char *spec = json_dumps(m->c->spec, JSON_COMPACT);
+                r = spec ? state_write(dir, "config.json", spec) : -ENOMEM;
+                if (r >= 0)
+                        r = state_write(dir, "run", "detached");
+        }
         if (r >= 0)
-                r = state_write(dir, "bundle", m->c->bundle);
+                r = state_write(dir, "bundle", m->c->bundle ?: dir);
         oci_format_time(buf, sizeof(buf));
         if (r >= 0)
                 r = state_write(dir, "created", buf);
@@ -375,19 +387,19 @@ static int write_record(struct monitor *m)
                 r = state_write(dir, "host_cgroup", m->c->host_cgroup);
         if (r >= 0)
                 r = state_write(dir, "oci_status", "created");
-        /* Kept until `hako delete`, even if this process is killed. */
-        if (r >= 0)
+        /* Kept until `hako delete` (`hako rm`), even if this process is killed; not with --rm. */
+        if (r >= 0 && !m->c->remove_at_exit)
                 r = state_keep(dir);
         return r;
 }
 
-static void notify(int fd, int r, const char *error)
+void monitor_notify(int fd, int r, int exit_code, const char *error)
 {
         char *msg = NULL;
 
         if (r >= 0)
                 msg = strdup("0");
-        else if (asprintf(&msg, "%d %s", r, error ? error : strerror(-r)) < 0)
+        else if (asprintf(&msg, "%d %d %s", r, exit_code, error ? error : strerror(-r)) < 0)
                 msg = NULL;
         if (msg)
                 (void)!write(fd, msg, strlen(msg));
@@ -395,10 +407,70 @@ static void notify(int fd, int r, const char *error)
         safe_close(fd);
 }
 
+static void notify(int fd, int r, const char *error)
+{
+        monitor_notify(fd, r, EXIT_HAKO_ERROR, error);
+}
+
+int monitor_read_verdict(int fd, int *ret_exit_code, char **ret_error)
+{
+        char buf[4096];
+        size_t len = 0;
+        int r = 0, code = EXIT_HAKO_ERROR, off = 0;
+
+        for (;;) {
+                ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+                if (len == sizeof(buf) - 1)
+                        break;
+        }
+        buf[len] = 0;
+        if (ret_exit_code)
+                *ret_exit_code = EXIT_HAKO_ERROR;
+        /* EOF first: it died. */
+        if (len == 0 || sscanf(buf, "%d %n", &r, &off) < 1)
+                return error_set(ret_error, -EIO, "the container's host process exited unexpectedly");
+        if (r >= 0)
+                return r > 0 ? -EIO : 0;
+        if (sscanf(buf, "%d %d %n", &r, &code, &off) < 2)
+                off = 0;
+        if (ret_exit_code)
+                *ret_exit_code = code;
+        if (buf[off])
+                error_set(ret_error, r, "%s", buf + off);
+        return r;
+}
+
+/* A detached run's stdio: the log, and with -i a stdin that stays open with nothing in it (the
+ * container's shell waits, as under Docker's `run -di`); the read end is the relay's. */
+static int start_run_io(struct monitor *m, char **ret_error)
+{
+        int r = run_log_open(m->sb->state_dir, &m->log), p[2];
+
+        if (r < 0)
+                return error_set(ret_error, r, "cannot create the container's log: %s", strerror(-r));
+        if (m->c->stdin_open) {
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return error_set(ret_error, negative_errno(), "cannot create a pipe: %m");
+                m->stdin_read = p[0];
+                m->stdin_keep = p[1];
+        }
+        return 0;
+}
+
 int monitor_main(const struct monitor_config *c, int notify_fd)
 {
-        struct monitor m = {
-            .c = c, .ctl_fd = -1, .signal_fd = -1, .net_fd = -1, .host_limits = c->host_limits};
+        struct monitor m = {.c = c,
+                            .ctl_fd = -1,
+                            .signal_fd = -1,
+                            .net_fd = -1,
+                            .stdin_read = -1,
+                            .stdin_keep = -1,
+                            .host_limits = c->host_limits};
         _cleanup_free_ char *error = NULL;
         _cleanup_close_ int tty_fd = -1, sfd = -1;
         sigset_t oldmask;
@@ -422,7 +494,7 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
                 if (r < 0)
                         log_warning("host cgroup %s: %s", c->host_cgroup, strerror(-r));
         }
-        close_fds_except((int[]){notify_fd, c->log_fd}, 2);
+        run_log_init(&m.log);
         /* Our stderr is the container's: our own messages go to --log only. */
         log_set_output(c->log_fd >= 0 ? c->log_fd : open("/dev/null", O_WRONLY | O_CLOEXEC), c->log_json);
         /* Signals for the container, from the start: one arriving while the VM boots is
@@ -470,7 +542,7 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
             .net_mode = c->net_mode,
             .host_network = c->host_network,
             /* Interfaces that come later (`docker network connect`) are hot-plugged. */
-            .machine = c->net_mode != NET_MODE_NONE ? "pc" : NULL,
+            .machine = c->machine ?: (c->net_mode != NET_MODE_NONE ? "pc" : NULL),
             .boot_timeout_ms = c->boot_timeout_ms,
             .debug = c->debug,
         };
@@ -480,24 +552,42 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
                 notify(notify_fd, r, error);
                 return EXIT_HAKO_ERROR;
         }
-        r = create_container(&m, tty_fd, &error);
+        int fail_code = EXIT_HAKO_ERROR;
+        r = c->run ? start_run_io(&m, &error) : 0;
+        if (r >= 0) {
+                r = create_container(&m, tty_fd, &error);
+                if (r < 0)
+                        fail_code = container_create_exit_code(r);
+        }
         if (r >= 0)
                 r = write_record(&m);
         if (r >= 0)
                 r = control_listen(m.sb->state_dir, &m.ctl_fd);
+        if (r >= 0 && c->run) {
+                r = do_start(&m, &error);
+                if (r < 0)
+                        fail_code = container_create_exit_code(r);
+        }
         if (r < 0) {
                 sandbox_destroy(m.sb, false);
                 safe_close(m.ctl_fd);
                 safe_close(m.net_fd);
-                notify(notify_fd, r, error);
+                safe_close(m.stdin_keep);
+                safe_close(m.stdin_read);
+                run_log_close(&m.log);
+                monitor_notify(notify_fd, r, fail_code, error);
                 return EXIT_HAKO_ERROR;
         }
         notify(notify_fd, 0, NULL);
 
         m.signal_fd = sfd;
-        r = process_relay(m.ctr->init, c->console_socket ? tty_fd : STDIN_FILENO,
-                          c->console_socket ? tty_fd : STDOUT_FILENO,
-                          c->console_socket ? tty_fd : STDERR_FILENO, tty_fd);
+        if (c->run)
+                r = process_relay(m.ctr->init, m.stdin_read, m.log.out_w, c->tty ? m.log.out_w : m.log.err_w,
+                                  -1);
+        else
+                r = process_relay(m.ctr->init, c->console_socket ? tty_fd : STDIN_FILENO,
+                                  c->console_socket ? tty_fd : STDOUT_FILENO,
+                                  c->console_socket ? tty_fd : STDERR_FILENO, tty_fd);
         if (r >= 0)
                 r = monitor_loop(&m);
         if (r >= 0)
@@ -510,6 +600,8 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
                 exit_code = EXIT_HAKO_ERROR;
                 log_error_errno(r, "lost the container '%s': %m", c->id);
         }
+        /* The output the relay passed on before it finished is logged in full. */
+        run_log_finish(&m.log);
         /* No more requests: a late client gets "not running" instead of waiting. */
         m.ctl_fd = safe_close(m.ctl_fd);
         m.net_fd = safe_close(m.net_fd);
@@ -522,6 +614,9 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
         set_status(&m, "stopped");
         if (asprintf(&sock, "%s/" CONTROL_SOCKET, m.sb->state_dir) >= 0)
                 unlink(sock);
-        sandbox_destroy(m.sb, true);
+        sandbox_destroy(m.sb, !c->remove_at_exit);
+        run_log_close(&m.log);
+        safe_close(m.stdin_keep);
+        safe_close(m.stdin_read);
         return exit_code;
 }

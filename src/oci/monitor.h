@@ -40,9 +40,25 @@ struct monitor_config {
         bool debug;
         int log_fd; /* -1: logs are dropped (stderr belongs to the container) */
         bool log_json;
+        /* A detached `hako run` (-d): no bundle (the guest's spec is written into the state
+         * directory as config.json, which `hako exec` reads, and the record says "run"); the
+         * image's rootfs under an overlay; the container started at once; its stdout and
+         * stderr into the log (run-log.h), its stdin empty or, with stdin_open (-i), open and
+         * silent; the state directory removed at the end with remove_at_exit (--rm). */
+        bool run;
+        bool overlay;
+        bool stdin_open;
+        bool remove_at_exit;
+        const char *machine; /* NULL: pc when the network namespace may change, else the default */
 };
 
-/* Runs the monitor in the current (freshly forked) process. Writes "0" to notify_fd once the
- * container is created, or "-ERRNO message" after cleaning up on failure, then closes it.
- * Returns the exit status for the process: the container's (128+N for signal N). */
+/* Runs the monitor in the current (freshly forked) process, whose inherited fds the caller has
+ * closed (close_fds_except). Writes "0" to notify_fd once the container is created (started,
+ * with run), or "-ERRNO CODE message" after cleaning up on failure, CODE being the status `hako
+ * run` exits with (125, or 126/127 when the container's process cannot be executed), then closes
+ * it. Returns the exit status for the process: the container's (128+N for signal N). */
 int monitor_main(const struct monitor_config *c, int notify_fd);
+/* Writes such a verdict (and closes fd): for a caller that fails before monitor_main. */
+void monitor_notify(int fd, int r, int exit_code, const char *error);
+/* Reads that verdict on the other end: 0, or -errno with the message and the exit code. */
+int monitor_read_verdict(int fd, int *ret_exit_code, char **ret_error);

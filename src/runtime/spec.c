@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 
 #include "agent-protocol.h"
+#include "caps.h"
 #include "error.h"
 #include "macro.h"
 #include "ocijson.h"
+#include "seccomp.h"
 #include "strv.h"
 
 #define SPEC_MAX_BYTES (1u << 20)
@@ -384,4 +386,135 @@ json_t *spec_guest_network(json_t *spec)
                 json_object_del(sysctl, key);
         }
         return net;
+}
+
+static json_t *object_member(json_t *parent, const char *key)
+{
+        json_t *o = json_object_get(parent, key);
+
+        if (!json_is_object(o)) {
+                o = json_object();
+                json_object_set_new(parent, key, o);
+        }
+        return o;
+}
+
+static void mount_set_ro(json_t *m, bool ro)
+{
+        json_t *opts = json_object_get(m, "options");
+        bool found = false;
+
+        for (size_t i = json_array_size(opts); i-- > 0;) {
+                const char *o = json_string_value(json_array_get(opts, i));
+                if (!o || (strcmp(o, "ro") != 0 && strcmp(o, "rw") != 0))
+                        continue;
+                if (ro && !strcmp(o, "ro") && !found)
+                        found = true;
+                else
+                        json_array_remove(opts, i);
+        }
+        if (ro && !found) {
+                if (!json_is_array(opts)) {
+                        opts = json_array();
+                        json_object_set_new(m, "options", opts);
+                }
+                json_array_append_new(opts, json_string("ro"));
+        }
+}
+
+/* Docker's SetCapabilities: root gets the set in bounding, effective and permitted; another
+ * user only in bounding (an execve by a non-root user leaves it no effective capabilities). */
+static void set_caps(json_t *process, uint64_t set)
+{
+        json_t *user = json_object_get(process, "user");
+        json_t *c = json_pack("{s:o}", "bounding", caps_to_json(set));
+
+        if (json_integer_value(json_object_get(user, "uid")) == 0) {
+                json_object_set_new(c, "effective", caps_to_json(set));
+                json_object_set_new(c, "permitted", caps_to_json(set));
+        }
+        json_object_set_new(process, "capabilities", c);
+}
+
+static int set_seccomp(json_t *linux_, const struct spec_security *s, uint64_t caps, char **ret_error)
+{
+        json_t *profile = NULL, *oci = NULL;
+        int r;
+
+        /* Docker: unconfined, or privileged, runs without any filter. */
+        if (s->seccomp == SPEC_SECCOMP_KEEP)
+                return 0;
+        json_object_del(linux_, "seccomp");
+        if (s->privileged || s->seccomp == SPEC_SECCOMP_UNCONFINED)
+                return 0;
+        if (s->seccomp == SPEC_SECCOMP_DEFAULT) {
+                r = seccomp_default(&profile);
+                if (r < 0)
+                        return r;
+        } else
+                profile = json_incref(s->seccomp_profile);
+        r = seccomp_from_profile(profile, caps, &oci, ret_error);
+        json_decref(profile);
+        if (r < 0)
+                return error_set(ret_error, r, "invalid seccomp profile");
+        if (oci)
+                json_object_set_new(linux_, "seccomp", oci);
+        return 0;
+}
+
+int spec_apply_security(json_t *spec, const struct spec_security *s, char **ret_error)
+{
+        json_t *process = json_object_get(spec, "process"), *linux_, *mounts, *m;
+        uint64_t caps;
+        size_t i;
+
+        if (!json_is_object(process))
+                return error_set(ret_error, -EINVAL, "%s", "the OCI config has no process to run");
+        linux_ = object_member(spec, "linux");
+        caps = caps_from_json(json_object_get(json_object_get(process, "capabilities"), "bounding"));
+        if (s->docker_caps || s->cap_add || s->cap_drop || s->privileged) {
+                caps = caps_tweak(caps, s->cap_add, s->cap_drop, s->privileged);
+                set_caps(process, caps);
+        }
+        if (s->no_new_privileges)
+                json_object_set_new(process, "noNewPrivileges", json_true());
+        mounts = json_object_get(spec, "mounts");
+        if (s->read_only) {
+                json_object_set_new(object_member(spec, "root"), "readonly", json_true());
+                /* Docker makes its own mounts read-only too, all but /proc and /dev's. */
+                json_array_foreach(mounts, i, m)
+                {
+                        const char *type = json_string_value(json_object_get(m, "type")) ?: "";
+                        if (!strcmp(type, "sysfs") || !strncmp(type, "cgroup", 6))
+                                mount_set_ro(m, true);
+                }
+        }
+        if (s->privileged || s->systempaths_unconfined) {
+                json_object_del(linux_, "maskedPaths");
+                json_object_del(linux_, "readonlyPaths");
+        }
+        if (s->privileged) {
+                /* Writable /sys and cgroup, every device of the guest allowed. Docker would also
+                 * list the host's device nodes: a VM has none of them, and never gets any. */
+                json_array_foreach(mounts, i, m)
+                {
+                        const char *type = json_string_value(json_object_get(m, "type")) ?: "";
+                        if (!strcmp(type, "sysfs") || !strncmp(type, "cgroup", 6))
+                                mount_set_ro(m, false);
+                }
+                json_object_set_new(object_member(linux_, "resources"), "devices",
+                                    json_pack("[{s:b, s:s}]", "allow", 1, "access", "rwm"));
+        }
+        if (s->init) {
+                json_t *args = json_object_get(process, "args");
+                json_array_insert_new(args, 0, json_string("--"));
+                json_array_insert_new(args, 0, json_string(SPEC_CONTAINER_INIT));
+                if (!json_is_array(mounts)) {
+                        mounts = json_array();
+                        json_object_set_new(spec, "mounts", mounts);
+                }
+                json_array_append_new(mounts, mount_new(SPEC_CONTAINER_INIT, "bind", SPEC_GUEST_INIT,
+                                                        (const char *[]){"bind", "ro", NULL}));
+        }
+        return set_seccomp(linux_, s, caps, ret_error);
 }

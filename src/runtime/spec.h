@@ -39,6 +39,34 @@ struct container_opts {
 
 #define SPEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* --init: Debian's tini-static in the guest's initrd (guest/initrd/build.sh), bound read-only
+ * into the container where Docker puts its docker-init. */
+#define SPEC_GUEST_INIT     "/usr/bin/tini-static"
+#define SPEC_CONTAINER_INIT "/sbin/docker-init"
+
+enum spec_seccomp {
+        SPEC_SECCOMP_KEEP,       /* the zero value: the spec's own (a bundle's) */
+        SPEC_SECCOMP_DEFAULT,    /* Docker's default profile (seccomp.h) */
+        SPEC_SECCOMP_UNCONFINED, /* none */
+        SPEC_SECCOMP_PROFILE,    /* the given profile, in Docker's format */
+};
+
+/* What `hako run`'s security flags ask for, with Docker's meaning (its daemon's createSpec). */
+struct spec_security {
+        uint64_t cap_add, cap_drop; /* caps_parse() unions; CAPS_ALL_WORD for ALL */
+        bool privileged;
+        bool no_new_privileges;
+        bool systempaths_unconfined; /* no masked or read-only paths */
+        enum spec_seccomp seccomp;
+        json_t *seccomp_profile; /* SPEC_SECCOMP_PROFILE; borrowed */
+        bool init;
+        bool read_only;
+        /* The process's capabilities as Docker sets them: all three sets for root, only the
+         * bounding set for another user (execve gives it no effective ones). A bundle keeps
+         * its own unless flags change them. */
+        bool docker_caps;
+};
+
 /* The config a Docker user would expect for an image without one. */
 json_t *spec_default(void);
 /* Loads a bundle's config.json; *ret_rootfs gets the absolute host rootfs path. What a VM cannot
@@ -57,6 +85,10 @@ int spec_share_rootfs(struct share_table *shares, const char *host, bool ro, str
 bool spec_mount_is_bind(json_t *m);
 /* Sets K=V in a process's env array, replacing an earlier K. */
 void spec_env_set(json_t *env, const char *kv);
+/* Applies the security flags to a prepared spec (after spec_prepare: its user is final, and the
+ * --init bind names a guest path that must not become a share). The capabilities come first,
+ * the seccomp rules are chosen by them. */
+int spec_apply_security(json_t *spec, const struct spec_security *s, char **ret_error);
 /* Checks for what a VM cannot honour (joining host namespaces); a clear error instead. */
 int spec_check_supported(json_t *spec, char **ret_error);
 /* Takes the network namespace out of a spec for the guest: every container of a sandbox runs in

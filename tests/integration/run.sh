@@ -209,6 +209,135 @@ check "kill -9 of hako: no mount left" 0 "$(grep -c "$work" /proc/self/mountinfo
 runh run --rm --name victim busybox echo reborn
 check "kill -9 of hako: the name is usable again" "0:reborn" "$rc:$out"
 
+# --- Docker's security flags (each asserted from inside the container) ---------------------
+st='grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t" | tr "\n" " "'
+runh run --rm busybox sh -c "$st; unshare -U true 2>/dev/null; echo unshare=\$?"
+check "default: Docker's capabilities, its seccomp profile, no no-new-privs" \
+  "CapEff:00000000a80425fb CapBnd:00000000a80425fb NoNewPrivs:0 Seccomp:2 unshare=1" "$out"
+runh run --rm --cap-add sys_admin --cap-drop CAP_NET_RAW busybox sh -c "$st; unshare -U true; echo unshare=\$?"
+check "--cap-add sys_admin --cap-drop CAP_NET_RAW: the set, and the profile's SYS_ADMIN rules follow" \
+  "CapEff:00000000a82405fb CapBnd:00000000a82405fb NoNewPrivs:0 Seccomp:2 unshare=0" "$out"
+runh run --rm --cap-drop ALL --cap-add chown busybox sh -c "$st"
+check "--cap-drop ALL --cap-add chown" "CapEff:0000000000000001 CapBnd:0000000000000001 NoNewPrivs:0 Seccomp:2 " "$out"
+runh run --rm --cap-add ALL --cap-drop sys_module busybox sh -c "grep CapEff /proc/self/status | tr -d '\t'"
+check "--cap-add ALL --cap-drop sys_module" "CapEff:000001fffffeffff" "$out"
+runh run --rm --security-opt no-new-privileges --security-opt seccomp=unconfined busybox sh -c "$st"
+check "--security-opt no-new-privileges, seccomp=unconfined" \
+  "CapEff:00000000a80425fb CapBnd:00000000a80425fb NoNewPrivs:1 Seccomp:0 " "$out"
+runh run --rm --security-opt no-new-privileges=true busybox sh -c "grep NoNewPrivs /proc/self/status | tr -d '\t'"
+check "--security-opt no-new-privileges=true" "NoNewPrivs:1" "$out"
+printf '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}' > "$work/noMkdir.json"
+runh run --rm --security-opt "seccomp=$work/noMkdir.json" busybox sh -c 'mkdir /tmp/d 2>&1; grep Seccomp: /proc/self/status | tr -d "\t"'
+check "--security-opt seccomp=PROFILE: its rules apply" "$(printf "mkdir: can't create directory '/tmp/d': Permission denied\nSeccomp:2")" "$out"
+runh run --rm --privileged busybox sh -c "$st; echo; grep -E ' /sys(/fs/cgroup)? ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; grep -c -E ' /proc/(kcore|keys|timer_list|sys) ' /proc/mounts; echo 1 > /proc/sys/kernel/printk_ratelimit && echo proc-sys-writable"
+check "--privileged: every capability, no seccomp, writable /sys, cgroup and /proc/sys, nothing masked" \
+  "$(printf 'CapEff:000001ffffffffff CapBnd:000001ffffffffff NoNewPrivs:0 Seccomp:0 \n/sys rw\n/sys/fs/cgroup rw\n0\nproc-sys-writable')" "$out"
+runh run --rm busybox sh -c "grep -c -E ' /proc/(keys|timer_list|sys) ' /proc/mounts; echo 1 > /proc/sys/kernel/printk_ratelimit 2>/dev/null || echo proc-sys-ro"
+check "not privileged: masked and read-only paths, /proc/sys read-only" "$(printf '3\nproc-sys-ro')" "$out"
+runh run --rm -u 1001 busybox sh -c "$st"
+check "-u 1001: no effective capabilities (Docker: bounding set only)" \
+  "CapEff:0000000000000000 CapBnd:00000000a80425fb NoNewPrivs:0 Seccomp:2 " "$out"
+runh run --rm --init busybox sh -c 'cat /proc/1/cmdline | tr "\0" " "; (sleep 0.2 &); sleep 1; ps -o stat | grep -c Z'
+check "--init: tini (docker-init) is PID 1, the orphan it inherits is reaped" \
+  "/sbin/docker-init -- sh -c cat /proc/1/cmdline | tr \"\\0\" \" \"; (sleep 0.2 &); sleep 1; ps -o stat | grep -c Z 0" "$(echo $out)"
+runh run --rm --read-only -v "$work/vol:/data" busybox sh -c 'touch /newfile 2>&1; touch /dev/shm/x && echo shm-ok; echo v > /data/ro-test && echo volume-ok'
+check "--read-only: the rootfs refuses writes, /dev/shm and volumes do not" \
+  "$(printf "touch: /newfile: Read-only file system\nshm-ok\nvolume-ok")" "$out"
+# An AI agent's sandbox: an unprivileged user, no capabilities, no-new-privs, an init reaper, a
+# read-only and a read-write volume, nothing of the host in sight.
+mkdir -p "$work/agent-ro" "$work/agent-rw"; echo input > "$work/agent-ro/task"; chmod 777 "$work/agent-rw"
+runh run --rm -u 1001:1001 --cap-drop ALL --security-opt no-new-privileges --init --read-only \
+  -v "$work/agent-ro:/task:ro" -v "$work/agent-rw:/out" busybox sh -c '
+    grep -E "^(Uid|CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\t" " " | tr "\n" ";"
+    echo; tr "\0" "\n" < /proc/1/cmdline | head -1
+    cat /task/task; echo x > /task/task 2>/dev/null || echo task-ro
+    cp /task/task /out/result && echo out-rw
+    procs=$(ps -o comm); echo "$procs" | grep -c -v -E "^(COMMAND|docker-init|sh|ps)$"
+    [ -e '"$work"' ] || echo no-host-path'
+check "agent sandbox: uid 1001, no capabilities, no-new-privs, seccomp, tini, ro and rw volumes, no host in sight" \
+  "$(printf 'Uid: 1001 1001 1001 1001;CapPrm: 0000000000000000;CapEff: 0000000000000000;NoNewPrivs: 1;Seccomp: 2;\n/sbin/docker-init\ninput\ntask-ro\nout-rw\n0\nno-host-path')" "$out"
+check "agent sandbox: the rw volume's file on the host" "input" "$(cat "$work/agent-rw/result" 2>/dev/null)"
+
+# Bad input: one line, exit 125, nothing left behind.
+for args in "--cap-add NOPE" "--cap-drop cap_bogus" "--security-opt foo" "--security-opt foo=bar" \
+            "--security-opt no-new-privileges=maybe" "--security-opt seccomp=$work/none.json" \
+            "--security-opt seccomp=$work/badbundle.json" "--security-opt seccomp="; do
+  # shellcheck disable=SC2086
+  runh run --rm $args busybox true
+  check "bad input '$args': exit 125, one line" "125:1" "$rc:$(grep -c . <<<"$err")"
+done
+runh run --rm --cap-add NOPE busybox true
+check "unknown capability: Docker's words" 'hako: error: unknown capability: "CAP_NOPE"' "$err"
+check "bad flags: nothing left behind" "" "$(ls -A "$HAKO_ROOT" 2>/dev/null)$(vm_procs "$HAKO_ROOT")"
+
+# --- detached: run -d, logs, exec, stop, ps, rm ----------------------------------------------
+t0=$(date +%s%N)
+id=$("$HAKO" run -d busybox sh -c 'echo to-out; echo to-err >&2; trap "echo got-TERM; exit 9" TERM; while :; do sleep 0.1; done' 2>"$work/err"); rc=$?
+t1=$(date +%s%N)
+check "run -d: prints the id (12 hex digits) and returns (its stdout not held)" "0:1" "$rc:$(grep -c -x '[0-9a-f]\{12\}' <<<"$id")"
+echo "# run -d returned after $(( (t1 - t0) / 1000000 )) ms"
+runh ps; check "ps lists the detached container as running" 1 "$(grep -c "^$id  *running" <<<"$out")"
+for _ in $(seq 50); do [ -n "$("$HAKO" logs "$id" 2>/dev/null)" ] && break; sleep 0.1; done
+runh logs "$id"
+check "logs: stdout to stdout, stderr to stderr" "to-out|to-err" "$out|$err"
+runh exec "$id" sh -c 'echo "exec $(id -u) $PWD"; cat; echo "stdin empty"; exit 5'
+check "exec: output, no stdin without -i, its exit code" "exec 0 /|stdin empty|5" "$(echo "$out" | paste -sd'|')|$rc"
+out=$(printf 'fed\n' | "$HAKO" exec -i -e A=1 -w /tmp -u 1000:1001 "$id" sh -c 'cat; echo "$A $PWD $(id -u):$(id -g)"'); rc=$?
+check "exec -i -e -w -u" "fed|1 /tmp 1000:1001|0" "$(echo "$out" | paste -sd'|')|$rc"
+out=$(python3 "$here/pty-run.py" 30 90 "$HAKO" exec -t -i "$id" sh -c 'tty; stty size' | tr -d '\r')
+check "exec -t -i: a pty with the caller's size" "$(printf '/dev/pts/0\n30 90')" "$out"
+runh exec "$id" /no/such/command
+check "exec of a missing command: 127, one line" "127:1" "$rc:$(grep -c . <<<"$err")"
+runh exec -d "$id" sh -c 'echo detached-exec > /tmp/mark'
+sleep 0.5; runh exec "$id" cat /tmp/mark
+check "exec -d" "0:detached-exec" "$rc:$out"
+"$HAKO" logs -f "$id" > "$work/follow" 2>&1 &
+fpid=$!
+runh stop -t 5 "$id"
+check "stop: SIGTERM reaches the container (its trap ran), prints the id" "0:$id" "$rc:$out"
+wait "$fpid"; frc=$?
+check "logs -f: follows until the container stops" "0:got-TERM to-err to-out" "$frc:$(sort "$work/follow" | paste -sd' ')"
+runh ps; check "ps: exited with its code" 1 "$(grep -c "^$id  *exited  *9" <<<"$out")"
+runh stop "$id"; check "stop of an exited container: no error (Docker)" "0:$id" "$rc:$out"
+runh exec "$id" true; check "exec into an exited container: exit 1, one line" "1:1" "$rc:$(grep -c . <<<"$err")"
+runh logs "$id"; check "logs outlive the container" "to-out got-TERM" "$(echo $out)"
+runh rm "$id"; check "rm removes it" "0:" "$rc:$(ls -A "$HAKO_ROOT" | grep -v '^\.')"
+runh logs nosuch; check "logs of no container: exit 1, one line" "1:1" "$rc:$(grep -c . <<<"$err")"
+runh stop nosuch; check "stop of no container: exit 1, one line" "1:1" "$rc:$(grep -c . <<<"$err")"
+runh exec nosuch true; check "exec in no container: exit 1" 1 "$rc"
+
+# A PID 1 that ignores SIGTERM: SIGKILL after -t; --init (tini) passes SIGTERM on; orphans.
+"$HAKO" run -d --name noinit busybox sh -c '(sleep 0.2 &); exec sleep 1000' >/dev/null
+"$HAKO" run -d --rm --init --name withinit busybox sh -c '(sleep 0.2 &); exec sleep 1000' >/dev/null
+sleep 1
+runh exec noinit ps -o stat,comm; check "without --init the orphan stays a zombie" 1 "$(grep -c '^Z' <<<"$out")"
+runh exec withinit ps -o stat,comm; check "with --init tini reaps it" 0 "$(grep -c '^Z' <<<"$out")"
+t0=$(date +%s); runh stop -t 1 noinit; t1=$(date +%s)
+check "stop -t 1 of a PID 1 that ignores SIGTERM: killed (137) after the timeout" "0:137:1" \
+  "$rc:$(cat "$HAKO_ROOT/noinit/exit_code"):$(( t1 - t0 >= 1 && t1 - t0 < 10 ))"
+t0=$(date +%s%N); runh stop withinit; t1=$(date +%s%N)
+for _ in $(seq 50); do [ -e "$HAKO_ROOT/withinit" ] || break; sleep 0.1; done
+check "stop of an --init --rm container: tini passes SIGTERM on (no timeout), and it is removed" "0:1:" \
+  "$rc:$(( (t1 - t0) / 1000000 < 5000 )):$(ls "$HAKO_ROOT" | grep withinit)"
+runh rm -f noinit; check "rm -f" 0 "$rc"
+"$HAKO" run -d --name forced busybox sleep 1000 >/dev/null
+runh rm forced; check "rm of a running container: refused" 1 "$rc"
+runh rm -f forced; check "rm -f of a running container: killed and removed" "0:" "$rc:$(ls "$HAKO_ROOT")"
+id=$("$HAKO" run -d --rm busybox true)
+for _ in $(seq 100); do [ -e "$HAKO_ROOT/$id" ] || break; sleep 0.1; done
+check "run -d --rm: removed once it exits" "" "$(ls "$HAKO_ROOT")"
+runh run -d --name nocmd busybox /no/such/command
+check "run -d of a missing command: 127, nothing left behind" "127:" "$rc:$(ls "$HAKO_ROOT")$(vm_procs "$HAKO_ROOT/nocmd")"
+"$HAKO" run -d -i --name interactive busybox sh >/dev/null
+sleep 1; runh exec interactive echo alive
+check "run -d -i: the shell waits on its open stdin" "0:alive" "$rc:$out"
+pid=$(cat "$HAKO_ROOT/interactive/pid")
+kill -9 "$pid"
+for _ in $(seq 50); do [ -z "$(vm_procs "$HAKO_ROOT/interactive")" ] && break; sleep 0.1; done
+check "kill -9 of a detached container's host process: no QEMU or virtiofsd left" "" "$(vm_procs "$HAKO_ROOT/interactive")"
+runh ps; check "...and ps shows it exited" 1 "$(grep -c '^interactive  *exited' <<<"$out")"
+runh rm interactive; check "...and rm removes it" 0 "$rc"
+
 # --- concurrency --------------------------------------------------------------------------
 "$HAKO" run --rm busybox sh -c 'sleep 0.5; echo first' > "$work/c1" 2>&1 &
 p1=$!

@@ -8,9 +8,45 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "caps.h"
 #include "parse.h"
 #include "run-options.h"
+#include "seccomp.h"
 #include "tap.h"
+
+/* Whether a spec's seccomp object allows a syscall unconditionally (a rule without args). */
+static bool rule_allows(json_t *seccomp, const char *name)
+{
+        size_t i, j;
+        json_t *rule, *n;
+
+        json_array_foreach(json_object_get(seccomp, "syscalls"), i, rule)
+        {
+                if (strcmp(json_string_value(json_object_get(rule, "action")) ?: "", "SCMP_ACT_ALLOW") != 0 ||
+                    json_object_get(rule, "args"))
+                        continue;
+                json_array_foreach(json_object_get(rule, "names"), j, n)
+                {
+                        if (!strcmp(json_string_value(n), name))
+                                return true;
+                }
+        }
+        return false;
+}
+
+static json_t *security_spec(const struct spec_security *sec, uint32_t uid, char **err)
+{
+        json_t *spec = spec_default();
+
+        json_object_set_new(json_object_get(json_object_get(spec, "process"), "user"), "uid",
+                            json_integer(uid));
+        *err = NULL;
+        if (spec_apply_security(spec, sec, err) < 0) {
+                json_decref(spec);
+                return NULL;
+        }
+        return spec;
+}
 
 static int parse(struct run_options *o, char **err, const char *const *args)
 {
@@ -143,6 +179,183 @@ int main(void)
                         free(argv2[i]);
         }
 
+        /* Docker's security flags */
+        is_int(parse(&o, &err,
+                     (const char *[]){"run", "--cap-add", "sys_admin", "--cap-add", "CAP_NET_ADMIN",
+                                      "--cap-drop", "net_raw", "--privileged", "--security-opt",
+                                      "no-new-privileges", "--security-opt", "seccomp=unconfined", "--init",
+                                      "--read-only", "-d", "busybox", NULL}),
+               0, "security flags parse");
+        ok(o.sec.cap_add == ((UINT64_C(1) << 21) | (UINT64_C(1) << 12)) && o.sec.cap_drop == UINT64_C(1)
+                                                                                                 << 13,
+           "--cap-add/--cap-drop: any case, with or without CAP_");
+        ok(o.sec.privileged && o.sec.no_new_privileges && o.sec.seccomp == SPEC_SECCOMP_UNCONFINED &&
+               o.sec.init && o.sec.read_only && o.detach,
+           "--privileged, --security-opt, --init, --read-only, -d");
+        run_options_done(&o);
+        is_int(parse(&o, &err, (const char *[]){"run", "busybox", NULL}), 0, "no security flags");
+        ok(o.sec.seccomp == SPEC_SECCOMP_DEFAULT && o.sec.docker_caps && !o.sec.no_new_privileges,
+           "Docker's default profile and capabilities by default");
+        run_options_done(&o);
+        is_int(parse(&o, &err,
+                     (const char *[]){"run", "--security-opt", "no-new-privileges=false", "--security-opt",
+                                      "label=disable", "--security-opt", "apparmor:unconfined", "--cap-add",
+                                      "all", "busybox", NULL}),
+               0, "no-new-privileges=false, label, apparmor, ALL");
+        ok(!o.sec.no_new_privileges && o.sec.cap_add == CAPS_ALL_WORD, "values");
+        run_options_done(&o);
+
+        {
+                uint64_t c;
+                ok(caps_parse("Sys_Admin", &c) == 0 && c == UINT64_C(1) << 21,
+                   "caps_parse: case-insensitive");
+                ok(caps_parse("CAP_CHECKPOINT_RESTORE", &c) == 0 && c == UINT64_C(1) << 40,
+                   "the guest's last cap");
+                ok(caps_parse("CAP_", &c) < 0 && caps_parse("", &c) < 0 && caps_parse("NOPE", &c) < 0,
+                   "unknown names rejected");
+                uint64_t def = caps_docker_default();
+                ok(def == UINT64_C(0xa80425fb), "Docker's default set");
+                ok(caps_tweak(def, 0, 0, true) == CAPS_ALL, "privileged: all");
+                ok(caps_tweak(def, CAPS_ALL_WORD, UINT64_C(1) << 16, false) ==
+                       (CAPS_ALL & ~(UINT64_C(1) << 16)),
+                   "add ALL, drop one");
+                ok(caps_tweak(def, 1, CAPS_ALL_WORD, false) == 1, "drop ALL, add one");
+                ok(caps_tweak(def, CAPS_ALL_WORD, CAPS_ALL_WORD, false) == CAPS_ALL, "add ALL and drop ALL");
+                ok(caps_tweak(def, UINT64_C(1) << 21, 1, false) == ((def & ~UINT64_C(1)) | UINT64_C(1) << 21),
+                   "base - drop + add");
+        }
+        {
+                struct spec_security sec = {.seccomp = SPEC_SECCOMP_DEFAULT, .docker_caps = true};
+                json_t *spec = security_spec(&sec, 0, &err), *lx = json_object_get(spec, "linux");
+                json_t *sc = json_object_get(lx, "seccomp");
+                json_t *caps = json_object_get(json_object_get(spec, "process"), "capabilities");
+                ok(spec && json_is_object(sc), "default: a seccomp object");
+                ok(!strcmp(json_string_value(json_object_get(sc, "defaultAction")), "SCMP_ACT_ERRNO") &&
+                       json_array_size(json_object_get(sc, "architectures")) == 3,
+                   "default: ERRNO, x86-64 with its sub-architectures");
+                ok(rule_allows(sc, "read") && rule_allows(sc, "chroot") && rule_allows(sc, "arch_prctl") &&
+                       rule_allows(sc, "ptrace"),
+                   "allows read, chroot (CAP_SYS_CHROOT), arch_prctl (amd64), ptrace (minKernel 4.8)");
+                ok(!rule_allows(sc, "mount") && !rule_allows(sc, "unshare") && !rule_allows(sc, "bpf") &&
+                       !rule_allows(sc, "sync_file_range2") && !rule_allows(sc, "reboot"),
+                   "not mount/unshare/bpf (SYS_ADMIN), arm's calls, reboot (SYS_BOOT)");
+                ok(json_array_size(json_object_get(caps, "effective")) == 14 &&
+                       json_array_size(json_object_get(caps, "bounding")) == 14,
+                   "root: Docker's 14 capabilities in every set");
+                ok(json_is_array(json_object_get(lx, "maskedPaths")), "masked paths kept");
+                json_decref(spec);
+
+                sec.cap_add = UINT64_C(1) << 21;
+                sec.cap_drop = UINT64_C(1) << 18;
+                spec = security_spec(&sec, 1001, &err);
+                sc = json_object_get(json_object_get(spec, "linux"), "seccomp");
+                caps = json_object_get(json_object_get(spec, "process"), "capabilities");
+                ok(rule_allows(sc, "mount") && rule_allows(sc, "unshare") && !rule_allows(sc, "chroot"),
+                   "+SYS_ADMIN -SYS_CHROOT: the profile follows the bounding set");
+                ok(!json_object_get(caps, "effective") && !json_object_get(caps, "permitted") &&
+                       json_array_size(json_object_get(caps, "bounding")) == 14,
+                   "uid 1001: only a bounding set");
+                json_decref(spec);
+
+                sec = (struct spec_security){.seccomp = SPEC_SECCOMP_DEFAULT,
+                                             .docker_caps = true,
+                                             .privileged = true,
+                                             .read_only = true,
+                                             .init = true,
+                                             .no_new_privileges = true};
+                spec = security_spec(&sec, 0, &err);
+                lx = json_object_get(spec, "linux");
+                json_t *proc = json_object_get(spec, "process"), *mnt;
+                size_t i;
+                bool sys_rw = false, init_bind = false;
+                ok(!json_object_get(lx, "seccomp") && !json_object_get(lx, "maskedPaths") &&
+                       !json_object_get(lx, "readonlyPaths"),
+                   "privileged: no seccomp, nothing masked or read-only");
+                ok(json_array_size(json_object_get(json_object_get(proc, "capabilities"), "effective")) ==
+                       CAPS_COUNT,
+                   "privileged: every capability");
+                json_t *devs = json_object_get(json_object_get(lx, "resources"), "devices");
+                ok(json_array_size(devs) == 1 &&
+                       json_is_true(json_object_get(json_array_get(devs, 0), "allow")) &&
+                       !json_object_get(json_array_get(devs, 0), "major"),
+                   "privileged: the device cgroup allows all (no device is listed)");
+                ok(!json_object_get(lx, "devices"), "privileged: no host device");
+                json_array_foreach(json_object_get(spec, "mounts"), i, mnt)
+                {
+                        const char *d = json_string_value(json_object_get(mnt, "destination"));
+                        char *opts = json_dumps(json_object_get(mnt, "options"), JSON_COMPACT);
+                        if (!strcmp(d, "/sys"))
+                                sys_rw = !strstr(opts, "\"ro\"");
+                        if (!strcmp(d, SPEC_CONTAINER_INIT))
+                                init_bind = !strcmp(json_string_value(json_object_get(mnt, "source")),
+                                                    SPEC_GUEST_INIT);
+                        free(opts);
+                }
+                ok(sys_rw, "privileged wins over --read-only for /sys");
+                ok(json_is_true(json_object_get(json_object_get(spec, "root"), "readonly")), "--read-only");
+                ok(init_bind &&
+                       !strcmp(json_string_value(json_array_get(json_object_get(proc, "args"), 0)),
+                               SPEC_CONTAINER_INIT) &&
+                       !strcmp(json_string_value(json_array_get(json_object_get(proc, "args"), 1)), "--") &&
+                       !strcmp(json_string_value(json_array_get(json_object_get(proc, "args"), 2)), "sh"),
+                   "--init: tini bound from the guest, prepended to the args");
+                ok(json_is_true(json_object_get(proc, "noNewPrivileges")), "no-new-privileges");
+                json_decref(spec);
+
+                sec = (struct spec_security){.seccomp = SPEC_SECCOMP_KEEP};
+                spec = security_spec(&sec, 0, &err);
+                ok(!json_object_get(json_object_get(spec, "linux"), "seccomp") &&
+                       json_array_size(json_object_get(
+                           json_object_get(json_object_get(spec, "process"), "capabilities"), "ambient")) ==
+                           0 &&
+                       json_object_get(json_object_get(json_object_get(spec, "process"), "capabilities"),
+                                       "ambient"),
+                   "a bundle without flags keeps its own");
+                json_decref(spec);
+        }
+        {
+                const char *const profiles[] = {
+                    "{\"defaultAction\":\"SCMP_ACT_BOGUS\"}",
+                    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"name\":\"a\",\"names\":[\"b\"],"
+                    "\"action\":\"SCMP_ACT_ALLOW\"}]}",
+                    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86\"],"
+                    "\"archMap\":[{\"architecture\":\"SCMP_ARCH_X86_64\"}]}",
+                    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"a\"],\"action\":"
+                    "\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"4\"}}]}",
+                    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"action\":\"SCMP_ACT_ALLOW\"}]}",
+                    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":{}}",
+                };
+                for (size_t i = 0; i < ELEMENTSOF(profiles); i++) {
+                        json_t *p = json_loads(profiles[i], 0, NULL), *out = NULL;
+                        err = NULL;
+                        ok(p && seccomp_from_profile(p, 0, &out, &err) == -EINVAL && err && !out,
+                           "bad profile %zu rejected: %s", i, err ? err : "");
+                        free(err);
+                        json_decref(p);
+                }
+                json_t *p = json_loads("{\"syscalls\":[]}", 0, NULL), *out = p;
+                ok(seccomp_from_profile(p, 0, &out, &err) == 0 && !out,
+                   "no default action, no rules: no seccomp");
+                json_decref(p);
+                p = json_loads("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultErrnoRet\":38,\"syscalls\":["
+                               "{\"names\":[\"a\"],\"action\":\"SCMP_ACT_ERRNO\",\"excludes\":{\"minKernel\":"
+                               "\"6.0\"}},{\"name\":\"b\",\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,"
+                               "\"excludes\":{\"caps\":[\"CAP_KILL\",\"CAP_SYS_TIME\"]}}]}",
+                               0, NULL);
+                ok(seccomp_from_profile(p, UINT64_C(1) << 25, &out, &err) == 0 &&
+                       json_array_size(json_object_get(out, "syscalls")) == 0 &&
+                       json_integer_value(json_object_get(out, "defaultErrnoRet")) == 38,
+                   "excludes: a kernel new enough, or any one of the caps, drops the rule");
+                json_decref(out);
+                ok(seccomp_from_profile(p, 0, &out, &err) == 0 &&
+                       json_array_size(json_object_get(out, "syscalls")) == 1 &&
+                       json_integer_value(json_object_get(json_array_get(json_object_get(out, "syscalls"), 0),
+                                                          "errnoRet")) == 1,
+                   "name becomes names, errnoRet kept");
+                json_decref(out);
+                json_decref(p);
+        }
+
         const char *const *bad[] = {
             (const char *[]){"run", NULL},
             (const char *[]){"run", "--rm", NULL},
@@ -177,6 +390,13 @@ int main(void)
             (const char *[]){"run", "--network", "ns:relative", "busybox", NULL},
             (const char *[]){"run", "--network", "none", "-p", "80:80", "busybox", NULL},
             (const char *[]){"run", "-p", "80:80", "-p", "80:81", "busybox", NULL},
+            (const char *[]){"run", "--cap-add", "NOPE", "busybox", NULL},
+            (const char *[]){"run", "--cap-drop", "CAP_", "busybox", NULL},
+            (const char *[]){"run", "--security-opt", "foo", "busybox", NULL},
+            (const char *[]){"run", "--security-opt", "foo=bar", "busybox", NULL},
+            (const char *[]){"run", "--security-opt", "no-new-privileges=yes", "busybox", NULL},
+            (const char *[]){"run", "--security-opt", "seccomp=", "busybox", NULL},
+            (const char *[]){"run", "--security-opt", "systempaths=confined", "busybox", NULL},
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 int r = parse(&o, &err, bad[i]);
