@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <unistd.h>
@@ -23,13 +25,18 @@ static _noreturn_ void die(void)
                 pause();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
         struct agent_config cfg;
-        int fd, r;
+        int fd = -1, r;
 
         log_set_prefix("hako-agent");
-        if (getpid() == 1) {
+        /* --reexec FD: the same guest, set up already; serve the host on the inherited channel. */
+        if (argc == 3 && !strcmp(argv[1], "--reexec")) {
+                fd = atoi(argv[2]);
+                if (fd < 3 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                        die();
+        } else if (getpid() == 1) {
                 r = agent_init_system();
                 if (r < 0) {
                         log_error_errno(r, "early setup failed: %m");
@@ -50,7 +57,10 @@ int main(void)
                 log_error_errno(r, "setup: %m");
                 die();
         }
-        if (cfg.vsock) {
+        if (fd >= 0) {
+                agent_server_attach(fd, true);
+                r = 0;
+        } else if (cfg.vsock) {
                 r = agent_transport_listen_vsock(&fd);
                 if (r >= 0)
                         agent_server_set_listener(fd);

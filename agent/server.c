@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -349,6 +351,16 @@ static void handle_health(uint32_t sid, const ProtobufCMessage *m)
         resp.protocol = HAKO_AGENT_PROTOCOL;
         resp.kernel_release = u.release;
         resp.boot_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        {
+                const uint8_t *rnd = (const uint8_t *)getauxval(AT_RANDOM);
+                uint64_t a = 0, b = 0;
+                if (rnd) {
+                        memcpy(&a, rnd, 8);
+                        memcpy(&b, rnd + 8, 8);
+                }
+                /* Mixed, not the canary itself. */
+                resp.exec_instance = (a ^ (b * 0x9e3779b97f4a7c15ull)) | 1;
+        }
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
@@ -880,12 +892,44 @@ static void handle_answer_dns_query(uint32_t sid, const ProtobufCMessage *m)
         reply(sid, TTRPC_OK, NULL, &resp.base);
 }
 
+/* After the answer is out: the channel survives exec (its CLOEXEC cleared), the new image
+ * attaches to it (main's --reexec). If exec fails, this image goes on serving. */
+static void handle_reexec(uint32_t sid, const ProtobufCMessage *m)
+{
+        const Hako__Agent__V1__ReexecRequest *req = (const void *)m;
+        Hako__Agent__V1__Empty resp = HAKO__AGENT__V1__EMPTY__INIT;
+        char fdarg[16];
+        int r;
+
+        if (agent_container_first() || !conn_serial || conn.fd < 0 || getpid() != 1) {
+                reply(sid, TTRPC_FAILED_PRECONDITION, "re-exec only before any container, on virtio-serial",
+                      NULL);
+                return;
+        }
+        /* Without fresh entropy the new image's randomness would repeat in every restore. */
+        r = agent_sandbox_add_entropy(req->entropy.data, req->entropy.len);
+        if (r < 0) {
+                reply_errno(sid, r, "reseeding the random number generator");
+                return;
+        }
+        if (fcntl(conn.fd, F_SETFD, 0) < 0) {
+                reply_errno(sid, negative_errno(), "keeping the channel across exec");
+                return;
+        }
+        reply(sid, TTRPC_OK, NULL, &resp.base);
+        snprintf(fdarg, sizeof(fdarg), "%d", conn.fd);
+        execv("/proc/self/exe", (char *[]){(char *)"hako-agent", (char *)"--reexec", fdarg, NULL});
+        log_error_errno(negative_errno(), "re-exec: %m");
+        (void)fcntl(conn.fd, F_SETFD, FD_CLOEXEC);
+}
+
 static const struct {
         const char *name;
         const ProtobufCMessageDescriptor *request;
         void (*handler)(uint32_t sid, const ProtobufCMessage *m);
 } methods[] = {
     {"Health", &hako__agent__v1__health_request__descriptor, handle_health},
+    {"Reexec", &hako__agent__v1__reexec_request__descriptor, handle_reexec},
     {"CreateSandbox", &hako__agent__v1__create_sandbox_request__descriptor, handle_create_sandbox},
     {"DestroySandbox", &hako__agent__v1__destroy_sandbox_request__descriptor, handle_destroy_sandbox},
     {"CreateContainer", &hako__agent__v1__create_container_request__descriptor, handle_create_container},

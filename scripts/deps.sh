@@ -7,7 +7,7 @@ pkgs=(
   qemu-system-x86 qemu-utils crun busybox-static cpio file
   dpkg-dev libseccomp-dev libcap-dev libyajl-dev
   linux-source-6.1 bc bison flex libelf-dev xz-utils python3 util-linux procps
-  slirp4netns iproute2 curl iperf3 containernetworking-plugins
+  slirp4netns iproute2 curl iperf3 containernetworking-plugins e2fsprogs mmdebstrap tini
   docker.io podman containerd runc
   golang-github-containerd-containerd-dev golang-gogoprotobuf-dev golang-github-containerd-cgroups-dev
 )

@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,7 +47,9 @@ static void child(const struct spawn_opts *o, pid_t parent, int errfd)
 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 child_fail(errfd, negative_errno());
-        if (getppid() != parent) /* parent already died before prctl took effect */
+        /* The parent already died before prctl took effect (in a new PID namespace the parent is
+         * outside it: 0). */
+        if (getppid() != (o->namespaces & CLONE_NEWPID ? 0 : parent))
                 child_fail(errfd, -ESRCH);
         sigset_t all;
         sigemptyset(&all);
@@ -81,6 +86,16 @@ static void child(const struct spawn_opts *o, pid_t parent, int errfd)
                         child_fail(errfd, r);
         if (o->pre_exec && (r = o->pre_exec(o->userdata)) < 0)
                 child_fail(errfd, r);
+        /* A credential change in pre_exec (a jail's set*id) cleared the parent-death signal: set
+         * it again, and make sure the parent is still there (the error pipe's read end is ours to
+         * see closed: POLLERR on the write end). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                child_fail(errfd, negative_errno());
+        {
+                struct pollfd p = {.fd = errfd, .events = 0};
+                if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR))
+                        _exit(127);
+        }
         if (o->envp)
                 execvpe(o->argv[0], (char *const *)o->argv, (char *const *)o->envp);
         else
@@ -97,7 +112,11 @@ int spawn_process(const struct spawn_opts *o, pid_t *ret_pid, int *ret_pidfd)
 
         if (pipe2(errpipe, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid = fork();
+        if (o->namespaces) {
+                struct clone_args args = {.flags = o->namespaces, .exit_signal = SIGCHLD};
+                pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        } else
+                pid = fork();
         if (pid < 0) {
                 int r = negative_errno();
                 safe_close(errpipe[0]);

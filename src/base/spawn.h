@@ -14,7 +14,12 @@ struct spawn_opts {
         int new_session;
         /* The child's whole environment; NULL: ours. */
         const char *const *envp;
-        /* runs in the child before exec (after fd setup); returns < 0 to fail the spawn. */
+        /* CLONE_NEW* flags: the child starts in new namespaces (a new PID namespace makes it the
+         * namespace's PID 1). 0: a plain fork. */
+        unsigned long namespaces;
+        /* runs in the child before exec (after fd setup); returns < 0 to fail the spawn. With
+         * namespaces, the child came from a raw clone3: glibc's thread bookkeeping is the
+         * parent's, so pre_exec must use raw syscalls for set*id (no glibc setxid broadcast). */
         int (*pre_exec)(void *userdata);
         void *userdata;
 };

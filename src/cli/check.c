@@ -3,10 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "agent-protocol.h"
 #include "assets.h"
+#include "disk.h"
+#include "hako-config.h"
 #include "template.h"
 #include "commands.h"
 #include "hv.h"
@@ -25,6 +28,57 @@ static void size_of(const char *path, char *buf, size_t len)
 }
 
 /* Informational: a container runs without a network (--network none) when these fail. */
+static bool on_path(const char *prog)
+{
+        const char *path = getenv("PATH");
+        _cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+
+        for (char *save = NULL, *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+             d = strtok_r(NULL, ":", &save)) {
+                char p[512];
+                snprintf(p, sizeof(p), "%s/%s", d, prog);
+                if (access(p, X_OK) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Each sandbox's scratch disk: how large it may grow and what the host has for it. */
+static bool check_storage(void)
+{
+        struct hako_config cfg;
+        _cleanup_free_ char *err = NULL, *dir = NULL;
+        struct statvfs vfs;
+        uint64_t size;
+
+        if (hako_config_load(getenv("HAKO_CONFIG"), &cfg, &err) < 0) {
+                printf("configuration: MISSING %s\n", err ? err : "cannot be read");
+                return false;
+        }
+        if (cfg.no_disk) {
+                printf("scratch disk: off      [storage] disk_size = 0: hako run writes to guest RAM\n");
+                hako_config_done(&cfg);
+                return true;
+        }
+        size = cfg.disk_size ? cfg.disk_size : DISK_SIZE_DEFAULT;
+        dir = strdup(cfg.disk_dir ? cfg.disk_dir : DISK_DIR_DEFAULT);
+        hako_config_done(&cfg);
+        if (!dir)
+                return false;
+        if (!on_path("mkfs.ext4")) {
+                printf("scratch disk: MISSING  mkfs.ext4 (apt-get install e2fsprogs)\n");
+                return false;
+        }
+        /* The directory may not exist yet: ask the file system it will be made on. */
+        for (char *slash; statvfs(dir, &vfs) < 0 && (slash = strrchr(dir, '/'));)
+                slash == dir ? (void)(dir[1] = 0) : (void)(*slash = 0);
+        printf("scratch disk: ok       up to %.1f GiB per sandbox (sparse, freed blocks returned), in %s: "
+               "%.1f GiB free\n",
+               (double)size / (1ull << 30), cfg.disk_dir ? cfg.disk_dir : DISK_DIR_DEFAULT,
+               (double)vfs.f_bavail * (double)vfs.f_frsize / (double)(1ull << 30));
+        return true;
+}
+
 static void check_network(void)
 {
         static const enum net_mode modes[] = {NET_MODE_TCFILTER, NET_MODE_MACVTAP};
@@ -102,6 +156,8 @@ int cmd_check(int argc, char **argv, const struct global_options *g)
                 printf("guest image:  MISSING  %s\n", err ? err : "not built");
                 ok = false;
         }
+        if (!check_storage())
+                ok = false;
         if (geteuid() != 0) {
                 printf("privileges:   MISSING  hako needs root (mount namespaces for virtiofsd)\n");
                 ok = false;

@@ -45,6 +45,9 @@ int cmd_oci_ps(int argc, char **argv, const struct global_options *g);
 int cmd_oci_unsupported(int argc, char **argv, const struct global_options *g);
 /* --net-mode, else the configuration's; 0, or 1 after logging the error. */
 int cli_net_mode(const struct global_options *g, enum net_mode *ret);
+/* The configuration's sandbox tuning (scratch disk, VMM jail); 1 after logging a bad file. */
+struct sandbox_tuning;
+int cli_tuning(struct sandbox_tuning *ret);
 struct oci_state;
 /* Loads container id's state for a command; on failure logs runc's one-line error (container
  * does not exist, ...) and returns -errno. */

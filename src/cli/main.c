@@ -54,7 +54,7 @@ static void usage(FILE *f)
             "         [--cpus N] [--memory SIZE] [--network user|none|ns:PATH] [-p [IP:]HOST:CTR[/udp]]...\n"
             "         [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--read-only] [--init]\n"
             "         [--security-opt no-new-privileges|seccomp=unconfined|seccomp=PROFILE.json]...\n"
-            "         [-i] [-t] IMAGE [CMD...]\n"
+            "         [--disk-size SIZE] [-i] [-t] IMAGE [CMD...]\n"
             "  IMAGE: 'busybox' (built in), an OCI bundle directory, or a rootfs directory\n"
             "hako logs [-f] ID | hako stop [-t SECONDS] ID... | hako rm [-f] ID...\n"
             "hako exec [-i] [-t] [-d] [-e K=V]... [-w DIR] [-u UID[:GID]] ID CMD...   (a 'hako run -d' "

@@ -38,7 +38,7 @@ int oci_create_parse(int argc, char **argv, const struct global_options *g, bool
                                     .detach = !run};
         int c;
 
-        if (cli_net_mode(g, &o.net_mode))
+        if (cli_net_mode(g, &o.net_mode) || cli_tuning(&o.tuning))
                 return 1;
         *ret_pid_file = NULL;
         optind = 1;

@@ -44,6 +44,7 @@ static int detached_main(struct run_ctx *c, int notify_fd)
             .rootfs_ro = c->rootfs_ro,
             .accel = g->accel,
             .net_mode = c->net_mode, /* its namespace entered above */
+            .tuning = c->tuning,
             .vcpus = c->o.vcpus,
             .memory_mib = c->o.vm_memory_mib,
             .boot_timeout_ms = g->boot_timeout_ms,

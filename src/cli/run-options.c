@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "caps.h"
+#include "disk.h"
 #include "error.h"
 #include "macro.h"
 #include "parse.h"
@@ -240,6 +241,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                 OPT_SECURITY_OPT,
                 OPT_INIT,
                 OPT_READ_ONLY,
+                OPT_DISK_SIZE,
         };
         static const struct option longopts[] = {
             {"rm", no_argument, NULL, OPT_RM},
@@ -263,6 +265,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
             {"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
             {"init", no_argument, NULL, OPT_INIT},
             {"read-only", no_argument, NULL, OPT_READ_ONLY},
+            {"disk-size", required_argument, NULL, OPT_DISK_SIZE},
             {"detach", no_argument, NULL, 'd'},
             {},
         };
@@ -346,6 +349,19 @@ int run_options_parse(int argc, char **argv, struct run_options *ret, char **ret
                                 o.c.memory_bytes = b;
                                 o.vm_memory_mib = MAX((uint64_t)RUN_DEFAULT_VM_MIB,
                                                       ((b + (1u << 20) - 1) >> 20) + RUN_VM_OVERHEAD_MIB);
+                        }
+                        break;
+                }
+                case OPT_DISK_SIZE: {
+                        uint64_t b;
+                        if (parse_size(optarg, &b) < 0 || (b && (b < DISK_SIZE_MIN || b > DISK_SIZE_MAX)))
+                                r = error_set(
+                                    ret_error, -EINVAL,
+                                    "invalid --disk-size '%s': 0 (no disk) or a size from 64m to 16t",
+                                    optarg);
+                        else {
+                                o.disk_size = b;
+                                o.disk_size_set = true;
                         }
                         break;
                 }

@@ -24,6 +24,8 @@ struct run_options {
         struct container_opts c;
         uint32_t vcpus;
         uint64_t vm_memory_mib;
+        uint64_t disk_size; /* --disk-size: the scratch disk's size in bytes, 0: none */
+        bool disk_size_set;
         const char *machine;
         enum run_network network;
         const char *netns_path; /* RUN_NET_NS */

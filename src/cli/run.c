@@ -248,6 +248,12 @@ static int run_load(struct run_ctx *c, int argc, char **argv)
         c->net_mode = NET_MODE_NONE;
         if (c->o.network != RUN_NET_NONE && cli_net_mode(c->g, &c->net_mode) != 0)
                 return -EINVAL;
+        if (cli_tuning(&c->tuning) != 0)
+                return -EINVAL;
+        if (c->o.disk_size_set) {
+                c->tuning.disk_size = c->o.disk_size;
+                c->tuning.no_disk = c->o.disk_size == 0;
+        }
         return 0;
 }
 
@@ -299,6 +305,7 @@ static int run_attached(struct run_ctx *c)
             .memory_mib = o->vm_memory_mib,
             .shares = &c->shares,
             .net_mode = c->net_mode,
+            .tuning = c->tuning,
             .boot_timeout_ms = g->boot_timeout_ms,
             .debug = o->debug,
         };

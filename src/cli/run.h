@@ -9,6 +9,7 @@
 #include "run-options.h"
 #include "shares.h"
 #include "usernet.h"
+#include "sandbox.h"
 
 /* Docker's exit codes for failures that are not the container's own. */
 #define EXIT_HAKO_ERROR  125
@@ -30,6 +31,7 @@ struct run_ctx {
         struct share_table shares;
         struct net_user user;
         enum net_mode net_mode;
+        struct sandbox_tuning tuning; /* the configuration's, with --disk-size */
 };
 
 /* The guest's side of the run, in the process that will own the sandbox: the network namespace

@@ -46,6 +46,11 @@ struct hv_config {
         const char *virtiofs_tag; /* non-NULL: a virtio-fs device on virtiofs_fd */
         int virtiofs_fd;          /* connected to virtiofsd (vhost-user); the caller keeps it */
         const char *console_log;
+        /* jail_uid != 0: QEMU runs jailed (jail.h) as jail_uid/jail_gid, which the caller
+         * allocated for this VM alone; files QEMU reopens (console log, disk, RAM file) must be
+         * readable and writable by it. */
+        uid_t jail_uid;
+        gid_t jail_gid;
         int disk_fd; /* > 0: the scratch disk's image, a virtio-blk device with serial HV_DISK_SERIAL */
         const struct hv_nic *nics; /* present from the start (hot-added right after a restore) */
         size_t n_nics;

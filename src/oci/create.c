@@ -133,6 +133,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *ret_pid, bool *ret_tty, c
             .new_netns = new_netns,
             .netns_path = netns_path,
             .net_mode = o->net_mode,
+            .tuning = o->tuning,
             .host_network = netns_is_host(netns_path, new_netns),
         };
         vm_size_from_spec(spec, &mc.vcpus, &mc.memory_mib);

@@ -6,6 +6,7 @@
 
 #include "attach.h"
 #include "hv.h"
+#include "sandbox.h"
 
 struct oci_create_opts {
         const char *root; /* resolved state root */
@@ -19,6 +20,7 @@ struct oci_create_opts {
         int log_fd; /* for the host process's own messages; -1: none */
         bool log_json;
         enum net_mode net_mode;
+        struct sandbox_tuning tuning;
 };
 
 /* `create`: checks the bundle, forks the container's host process (monitor.h), which boots the

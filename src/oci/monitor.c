@@ -540,6 +540,7 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
             .memory_mib = c->memory_mib,
             .shares = c->shares,
             .net_mode = c->net_mode,
+            .tuning = c->tuning,
             .host_network = c->host_network,
             /* Interfaces that come later (`docker network connect`) are hot-plugged. */
             .machine = c->machine ?: (c->net_mode != NET_MODE_NONE ? "pc" : NULL),

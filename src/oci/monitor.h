@@ -10,6 +10,7 @@
 #include "attach.h"
 #include "hv.h"
 #include "shares.h"
+#include "sandbox.h"
 
 /* The host process that stands for an OCI container's init ("monitor"): forked by `hako create`,
  * it owns the sandbox (VM, virtiofsd, the state directory's lock), creates the container in the
@@ -28,10 +29,11 @@ struct monitor_config {
         bool tty;
         bool rootfs_ro;
         enum hv_accel accel;
-        const char *host_cgroup;               /* normalized linux.cgroupsPath; NULL: none */
-        bool new_netns;                        /* the spec asks for a new network namespace: ours */
-        const char *netns_path;                /* ... or names one to join */
-        enum net_mode net_mode;                /* how its interfaces reach the VM */
+        const char *host_cgroup; /* normalized linux.cgroupsPath; NULL: none */
+        bool new_netns;          /* the spec asks for a new network namespace: ours */
+        const char *netns_path;  /* ... or names one to join */
+        enum net_mode net_mode;  /* how its interfaces reach the VM */
+        struct sandbox_tuning tuning;
         bool host_network;                     /* netns_is_host() of the above */
         struct host_cgroup_limits host_limits; /* from linux.resources */
         uint32_t vcpus;

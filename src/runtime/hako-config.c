@@ -264,6 +264,20 @@ static int set_key(struct hako_config *c, const char *section, const char *key, 
                 return v->type == V_INT ? set_memory(&c->default_memory_mib, v->i, false) : -EINVAL;
         if (!strcmp(key, "max_memory"))
                 return v->type == V_INT ? set_memory(&c->max_memory_mib, v->i, true) : -EINVAL;
+        if (!strcmp(key, "jail")) {
+                if (v->type != V_BOOL)
+                        return -EINVAL;
+                c->jail = v->b;
+                return 0;
+        }
+        if (!strcmp(key, "jail_uid_base") || !strcmp(key, "jail_uid_count")) {
+                bool base = !strcmp(key, "jail_uid_base");
+                *ret_what = "bad value (base 1..4294901759, count 1..65536)";
+                if (v->type != V_INT || v->i < 1 || v->i > (base ? 4294901759ll : 65536))
+                        return -ERANGE;
+                *(base ? &c->jail_uid_base : &c->jail_uid_count) = (uint32_t)v->i;
+                return 0;
+        }
         if (!strcmp(key, "templates") || !strcmp(key, "debug_console")) {
                 if (v->type != V_BOOL)
                         return -EINVAL;
@@ -299,6 +313,7 @@ static void config_defaults(struct hako_config *c)
             .default_vcpus = 1,
             .default_memory_mib = 256,
             .templates = true,
+            .jail = true,
             .net_mode = NET_MODE_TCFILTER,
         };
 }
@@ -397,6 +412,18 @@ int hako_config_load(const char *path, struct hako_config *ret, char **ret_error
         }
         *ret = c;
         return 0;
+}
+
+struct sandbox_tuning hako_config_tuning(const struct hako_config *c)
+{
+        return (struct sandbox_tuning){
+            .disk_size = c->disk_size,
+            .disk_dir = c->disk_dir,
+            .no_disk = c->no_disk,
+            .no_jail = !c->jail,
+            .jail_uid_base = c->jail_uid_base,
+            .jail_uid_count = c->jail_uid_count,
+        };
 }
 
 void hako_config_done(struct hako_config *c)

@@ -7,6 +7,7 @@
 
 #include "attach.h"
 #include "hv.h"
+#include "sandbox.h"
 
 /* The configuration of a runtime flavour: one TOML file (default HAKO_CONFIG_DEFAULT; containerd
  * names another with the runtime's `ConfigPath` option, so two RuntimeClasses can be two
@@ -25,6 +26,9 @@
  *   max_vcpus = 0                    # 0: the host's CPUs
  *   max_memory = 0                   # MiB, 0: half the host's memory
  *   templates = true                 # restore VMs from saved templates
+ *   jail = true                      # QEMU as a uid of its own, no capabilities, own namespaces
+ *   jail_uid_base = 1879048192       # the uids jailed VMMs get: one per VM from this range
+ *   jail_uid_count = 65536
  *   debug_console = false            # the guest's console in the sandbox's state, agent debug
  *   enable_annotations = ["vcpus", "memory"]
  *
@@ -56,6 +60,8 @@ struct hako_config {
         uint64_t disk_size; /* bytes; 0: the default (no_disk: none) */
         bool no_disk;
         char *disk_dir; /* NULL: the default */
+        bool jail;      /* QEMU jailed (src/hv/jail.h) */
+        uint32_t jail_uid_base, jail_uid_count;
         char **enable_annotations;
         size_t n_enable_annotations;
 };
@@ -64,6 +70,8 @@ struct hako_config {
  * syntax error, an unknown key or a bad value fails with "FILE:LINE: what". */
 int hako_config_load(const char *path, struct hako_config *ret, char **ret_error);
 void hako_config_done(struct hako_config *c);
+/* The sandbox_tuning the configuration gives (pointers into c). */
+struct sandbox_tuning hako_config_tuning(const struct hako_config *c);
 /* Applies the org.hako.* annotations of a spec to c; one the configuration does not enable, or
  * does not know, fails. */
 int hako_config_apply_annotations(struct hako_config *c, json_t *annotations, char **ret_error);

@@ -15,6 +15,7 @@
 #include "container.h"
 #include "disk.h"
 #include "fileio.h"
+#include "jail-id.h"
 #include "log.h"
 #include "error.h"
 #include "macro.h"
@@ -64,7 +65,7 @@ enum boot_mode {
 
 /* The first Health call waits for the guest to boot: QEMU holds our bytes until the agent opens
  * its port, so there is nothing to poll for. */
-static int sandbox_health(struct sandbox *sb, int timeout_ms, char **ret_error)
+static int sandbox_health(struct sandbox *sb, int timeout_ms, uint64_t *ret_instance, char **ret_error)
 {
         Hako__Agent__V1__HealthRequest hreq = HAKO__AGENT__V1__HEALTH_REQUEST__INIT;
         ProtobufCMessage *resp = NULL;
@@ -79,6 +80,8 @@ static int sandbox_health(struct sandbox *sb, int timeout_ms, char **ret_error)
                        timeout_ms, &a, &resp, &rerr);
         if (r == 0) {
                 Hako__Agent__V1__HealthResponse *h = (Hako__Agent__V1__HealthResponse *)resp;
+                if (ret_instance)
+                        *ret_instance = h->exec_instance;
                 if (h->protocol != HAKO_AGENT_PROTOCOL) {
                         error_set(ret_error, 0,
                                   "guest agent speaks protocol %u, hako needs %u (rebuild the initrd)",
@@ -96,6 +99,35 @@ static int sandbox_health(struct sandbox *sb, int timeout_ms, char **ret_error)
         else if (r < 0 && r != -EPROTO)
                 boot_failure(sb, "the guest agent failed its health check", ret_error);
         return r;
+}
+
+/* Every restore of a template starts from the same agent process image: the agent executes
+ * itself again, so this VM's gets an address-space layout and stack canary of its own. */
+static int sandbox_reexec_agent(struct sandbox *sb, int timeout_ms, char **ret_error)
+{
+        Hako__Agent__V1__ReexecRequest req = HAKO__AGENT__V1__REEXEC_REQUEST__INIT;
+        _cleanup_free_ char *rerr = NULL;
+        uint64_t before = sb->agent_instance;
+        uint8_t seed[64];
+        int r;
+
+        if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+                return error_set(ret_error, -EIO, "%s", "cannot read host randomness for the guest");
+        req.entropy.data = seed;
+        req.entropy.len = sizeof(seed);
+        r = agent_call(&sb->agent, "Reexec", &req.base, NULL, AGENT_CALL_TIMEOUT_MS, NULL, NULL, &rerr);
+        explicit_bzero(seed, sizeof(seed));
+        if (r < 0)
+                return error_set(ret_error, r, "the restored guest's agent could not re-execute itself: %s",
+                                 rerr ? rerr : strerror(-r));
+        r = sandbox_health(sb, timeout_ms, &sb->agent_instance, ret_error);
+        if (r < 0)
+                return r;
+        if (sb->agent_instance == before)
+                return error_set(ret_error, -EPROTO, "%s", "the restored guest's agent did not re-execute");
+        log_debug("sandbox %s: agent re-executed after the restore (instance %016llx, template's %016llx)",
+                  sb->id, (unsigned long long)sb->agent_instance, (unsigned long long)before);
+        return 0;
 }
 
 /* Ends what sandbox_boot() started, so a failed restore can fall back to a cold boot. */
@@ -193,6 +225,8 @@ static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, co
             .file_ram = ram_fd >= 0,
             .ram_fd = ram_fd,
             .disk_fd = shares ? sb->disk_fd : -1,
+            .jail_uid = sb->jail_uid,
+            .jail_gid = (gid_t)sb->jail_uid,
             .nics = shares ? sb->net.nics : NULL,
             .n_nics = shares ? sb->net.n : 0,
         };
@@ -234,10 +268,26 @@ static int sandbox_boot(struct sandbox *sb, const struct sandbox_config *cfg, co
         if (r < 0)
                 return r;
         sb->agent_ready = true;
-        r = sandbox_health(sb, cfg->boot_timeout_ms, ret_error);
+        r = sandbox_health(sb, cfg->boot_timeout_ms, &sb->agent_instance, ret_error);
         if (r < 0)
                 return r;
         sb->t_agent_ready = mono_ms();
+        return 0;
+}
+
+/* A uid of its own for the sandbox's jailed VMM (none with no_jail). */
+static int sandbox_jail(struct sandbox *sb, const struct sandbox_config *cfg, char **ret_error)
+{
+        uint32_t base = cfg->tuning.jail_uid_base ? cfg->tuning.jail_uid_base : JAIL_UID_BASE_DEFAULT;
+        uint32_t count = cfg->tuning.jail_uid_count ? cfg->tuning.jail_uid_count : JAIL_UID_COUNT_DEFAULT;
+        int r;
+
+        if (cfg->tuning.no_jail)
+                return 0;
+        r = jail_id_acquire(base, count, &sb->jail_uid, &sb->jail_lock_fd);
+        if (r < 0)
+                return error_set(ret_error, r, "cannot allocate a uid for the VMM's jail in %u..%u: %s", base,
+                                 base + count - 1, r == -EAGAIN ? "all in use" : strerror(-r));
         return 0;
 }
 
@@ -248,8 +298,11 @@ static int template_build(const struct sandbox_config *cfg, const char *kernel, 
 {
         _cleanup_free_ char *tmp = NULL, *tmp_ram = NULL, *dir = NULL;
         _cleanup_close_ int ram = -1;
-        struct sandbox t = {
-            .lock_fd = -1, .agent_fd = -1, .vfsd = {.pidfd = -1, .qemu_fd = -1, .dir_fd = -1}};
+        struct sandbox t = {.lock_fd = -1,
+                            .agent_fd = -1,
+                            .disk_fd = -1,
+                            .jail_lock_fd = -1,
+                            .vfsd = {.pidfd = -1, .qemu_fd = -1, .dir_fd = -1}};
         int r;
 
         r = template_build_paths(key, &tmp, &tmp_ram, &dir);
@@ -266,13 +319,22 @@ static int template_build(const struct sandbox_config *cfg, const char *kernel, 
         }
         t.id = (char *)cfg->id;
         t.state_dir = dir;
-        r = sandbox_boot(&t, cfg, kernel, initrd, BOOT_TEMPLATE_BUILD, -1, ram, ret_error);
+        r = sandbox_jail(&t, cfg, ret_error);
+        /* The jailed QEMU reopens the RAM file through /proc: it has to be the jail's for now. */
+        if (r == 0 && t.jail_uid && fchown(ram, t.jail_uid, t.jail_uid) < 0)
+                r = error_set(ret_error, negative_errno(),
+                              "cannot hand the template's RAM file to the VMM: %m");
+        if (r == 0)
+                r = sandbox_boot(&t, cfg, kernel, initrd, BOOT_TEMPLATE_BUILD, -1, ram, ret_error);
         if (r == 0) {
                 r = t.vm->ops->save(t.vm, tmp);
                 if (r < 0)
                         error_set(ret_error, 0, "cannot save the VM template: %s", strerror(-r));
         }
         sandbox_stop_vm(&t);
+        safe_close(t.jail_lock_fd);
+        if (r == 0 && fchown(ram, 0, 0) < 0)
+                r = negative_errno();
         if (r == 0)
                 r = template_commit(key, tmp, tmp_ram);
         if (r < 0) {
@@ -374,7 +436,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         sb = calloc(1, sizeof(*sb));
         if (!sb)
                 return -ENOMEM;
-        sb->lock_fd = sb->agent_fd = sb->disk_fd = -1;
+        sb->lock_fd = sb->agent_fd = sb->disk_fd = sb->jail_lock_fd = -1;
         sb->vfsd.pidfd = sb->vfsd.qemu_fd = sb->vfsd.dir_fd = -1;
         if (cfg->shares) {
                 sb->shares = *cfg->shares;
@@ -421,9 +483,13 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         r = sandbox_net_prepare(&sb->net, cfg->net_mode, cfg->host_network, sb->state_dir, ret_error);
         if (r < 0)
                 goto fail;
-        if (!cfg->no_disk) {
-                const char *dir = cfg->disk_dir ? cfg->disk_dir : DISK_DIR_DEFAULT;
-                r = disk_create(dir, sb->id, cfg->disk_size ? cfg->disk_size : DISK_SIZE_DEFAULT,
+        r = sandbox_jail(sb, cfg, ret_error);
+        if (r < 0)
+                goto fail;
+        if (!cfg->tuning.no_disk) {
+                const char *dir = cfg->tuning.disk_dir ? cfg->tuning.disk_dir : DISK_DIR_DEFAULT;
+                r = disk_create(dir, sb->id,
+                                cfg->tuning.disk_size ? cfg->tuning.disk_size : DISK_SIZE_DEFAULT,
                                 &sb->disk_path, &sb->disk_fd);
                 if (r < 0) {
                         error_set(ret_error, r, "cannot create the sandbox's disk in %s: %s", dir,
@@ -432,6 +498,11 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 }
                 /* Named in the record, so that a sandbox killed before it ends has it collected. */
                 state_write(sb->state_dir, "disk", sb->disk_path);
+                /* The jailed QEMU reopens it through /proc/self/fd as its own uid. */
+                if (sb->jail_uid && fchown(sb->disk_fd, sb->jail_uid, sb->jail_uid) < 0) {
+                        r = error_set(ret_error, negative_errno(), "cannot hand the disk to the VMM: %m");
+                        goto fail;
+                }
         }
         r = template_for(cfg, kernel, initrd, key, &restore_fd, &template_ram, ret_error);
         if (r == -ETIME) {
@@ -443,6 +514,8 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 r = template_ram_copy(template_ram, &ram);
                 if (r == 0)
                         r = sandbox_boot(sb, cfg, kernel, initrd, BOOT_RESTORE, restore_fd, ram, &err);
+                if (r == 0)
+                        r = sandbox_reexec_agent(sb, cfg->boot_timeout_ms, &err);
                 if (r == 0)
                         sb->restored = true;
                 else {
@@ -527,7 +600,7 @@ fail:
 
 static void remove_except_record(const char *dir)
 {
-        static const char *const drop[] = {"virtiofsd.sock", "shared", "lock", "disk"};
+        static const char *const drop[] = {"virtiofsd.sock", "shared", "lock", "disk", "jail"};
 
         for (size_t i = 0; i < ELEMENTSOF(drop); i++) {
                 _cleanup_free_ char *p = NULL;
@@ -547,6 +620,7 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
         sandbox_net_done(&sb->net);
         disk_remove(sb->disk_path);
         safe_close(sb->disk_fd);
+        safe_close(sb->jail_lock_fd);
         if (sb->state_dir) {
                 if (keep_record) {
                         state_write(sb->state_dir, "status", "exited");

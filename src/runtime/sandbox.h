@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "agent-client.h"
 #include "dns-relay.h"
@@ -13,6 +14,20 @@
 
 /* A sandbox is one VM: its state directory, virtiofsd, the hypervisor process and the agent
  * channel. Containers are created in it through the agent. */
+
+/* What the configuration ([storage], [hypervisor] jail*) says about every sandbox. */
+struct sandbox_tuning {
+        /* The scratch disk (disk.h): size in bytes (0: DISK_SIZE_DEFAULT), the host directory
+         * its file goes in (NULL: DISK_DIR_DEFAULT); no_disk: the guest has none, and what
+         * containers write lands in guest RAM (hako run) or on the host's rootfs (OCI). */
+        uint64_t disk_size;
+        const char *disk_dir;
+        bool no_disk;
+        /* The VMM's jail (src/hv/jail.h): no_jail runs QEMU as root in the host's namespaces;
+         * else as a uid of its own from [jail_uid_base, +jail_uid_count) (0: the defaults). */
+        bool no_jail;
+        uint32_t jail_uid_base, jail_uid_count;
+};
 
 struct sandbox_config {
         const char *id;
@@ -35,12 +50,7 @@ struct sandbox_config {
          * the guest has only its loopback). */
         enum net_mode net_mode;
         bool host_network; /* the caller asked for host networking (netns_is_host): refused unless NONE */
-        /* The scratch disk (disk.h): size in bytes (0: DISK_SIZE_DEFAULT), the host directory
-         * its file goes in (NULL: DISK_DIR_DEFAULT); no_disk: the guest has none, and what
-         * containers write lands in guest RAM (hako run) or on the host's rootfs (OCI). */
-        uint64_t disk_size;
-        const char *disk_dir;
-        bool no_disk;
+        struct sandbox_tuning tuning;
         int boot_timeout_ms;
         bool debug;
 };
@@ -61,9 +71,12 @@ struct sandbox {
         struct container *containers; /* container.c */
         struct sandbox_net net;
         struct dns_relay dns;
-        bool restored;   /* the VM is a restored template, not a cold boot */
-        char *disk_path; /* the scratch disk's file; NULL: none */
+        bool restored;           /* the VM is a restored template, not a cold boot */
+        uint64_t agent_instance; /* the agent's exec instance (Health) */
+        char *disk_path;         /* the scratch disk's file; NULL: none */
         int disk_fd;
+        uid_t jail_uid;   /* 0: QEMU is not jailed */
+        int jail_lock_fd; /* holds jail_uid for this sandbox */
         uint32_t vcpus;
         uint64_t memory_mib;
         /* CLOCK_MONOTONIC ms, for the timing breakdown */

@@ -183,9 +183,7 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
             .debug = cfg.debug_console,
             .net_mode = cfg.net_mode,
             .host_network = host_network,
-            .disk_size = cfg.disk_size,
-            .disk_dir = cfg.disk_dir,
-            .no_disk = cfg.no_disk,
+            .tuning = hako_config_tuning(&cfg),
         };
         r = sandbox_create(&sc, &s->sb, ret_error);
         if (r < 0)

@@ -34,7 +34,7 @@ out=$(HAKO_QEMU=/no/qemu "$HAKO" check 2>&1); rc=$?
 check "hako check without QEMU: exit 1, says what is missing" "1:1" "$rc:$(grep -c '^hypervisor: *MISSING' <<<"$out")"
 out=$(HAKO_KERNEL=/no/vmlinux "$HAKO" check 2>&1); rc=$?
 check "hako check without a guest kernel: exit 1" "1:1" "$rc:$(grep -c 'guest image: *MISSING' <<<"$out")"
-runh version; check "hako version names the agent protocol" 1 "$(grep -c '^agent protocol: 4$' <<<"$out")"
+runh version; check "hako version names the agent protocol" 1 "$(grep -c '^agent protocol: '"$(grep -o 'HAKO_AGENT_PROTOCOL [0-9]*' "$here/../../src/proto/agent-protocol.h" | cut -d' ' -f2)"'$' <<<"$out")"
 
 runh run --rm busybox echo hello from a microVM
 check "echo: stdout" "hello from a microVM" "$out"
