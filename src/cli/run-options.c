@@ -15,7 +15,7 @@
 #include "error.h"
 #include "macro.h"
 #include "parse.h"
-#include "seccomp.h"
+#include "seccomp-profile.h"
 #include "state.h"
 
 static int push(char ***v, size_t *n, const char *s)

@@ -14,6 +14,7 @@
 #include "container.h"
 #include "error.h"
 #include "fileio.h"
+#include "harden.h"
 #include "image.h"
 #include "log.h"
 #include "macro.h"
@@ -324,6 +325,11 @@ static int run_attached(struct run_ctx *c)
                 if (r == -EINTR)
                         exit_code = 130;
                 log_error("cannot start container '%s': %s", id, error ? error : strerror(-r));
+                goto out;
+        }
+        r = harden_host_process();
+        if (r < 0) {
+                log_error_errno(r, "Failed to give up the host process's privileges: %m");
                 goto out;
         }
         t_started = mono_ms();

@@ -19,6 +19,7 @@
 #include "control.h"
 #include "exec-session.h"
 #include "fileio.h"
+#include "harden.h"
 #include "hooks.h"
 #include "host-cgroup.h"
 #include "log.h"
@@ -564,6 +565,9 @@ int monitor_main(const struct monitor_config *c, int notify_fd)
                 r = write_record(&m);
         if (r >= 0)
                 r = control_listen(m.sb->state_dir, &m.ctl_fd);
+        /* The VM runs: what this process never needs again goes (harden.h). */
+        if (r >= 0 && (r = harden_host_process()) < 0)
+                error_set(&error, r, "cannot give up the host process's privileges: %s", strerror(-r));
         if (r >= 0 && c->run) {
                 r = do_start(&m, &error);
                 if (r < 0)

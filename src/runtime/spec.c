@@ -12,7 +12,7 @@
 #include "error.h"
 #include "macro.h"
 #include "ocijson.h"
-#include "seccomp.h"
+#include "seccomp-profile.h"
 #include "strv.h"
 
 #define SPEC_MAX_BYTES (1u << 20)

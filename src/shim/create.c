@@ -11,6 +11,7 @@
 #include "hako-config.h"
 #include "error.h"
 #include "fileio.h"
+#include "harden.h"
 #include "host-cgroup.h"
 #include "log.h"
 #include "macro.h"
@@ -188,6 +189,12 @@ static int make_sandbox(struct shim *s, struct shim_task *t, json_t *spec,
         r = sandbox_create(&sc, &s->sb, ret_error);
         if (r < 0)
                 goto out;
+        /* One pod per shim: with its VM up, what the shim never needs again goes (harden.h). */
+        r = harden_host_process();
+        if (r < 0) {
+                error_set(ret_error, r, "cannot give up the shim's privileges: %s", strerror(-r));
+                goto out;
+        }
         s->sandbox_task = strdup(t->id);
         if (!s->sandbox_task) {
                 r = -ENOMEM;

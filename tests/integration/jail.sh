@@ -67,6 +67,15 @@ check "virtiofsd: the server has a seccomp filter and no CAP_SYS_ADMIN" "2 0" \
 check "virtiofsd: its own mount namespace (sandbox=namespace)" 1 \
   "$([ "$(readlink "/proc/$vfs/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && echo 1)"
 
+# The sandbox's own host process (the monitor of a detached run) after start-up (harden.h).
+mon=$(for p in $(pgrep -f "hako.*j1"); do [ "$(status "$p" Name)" = hako ] && echo "$p"; done | head -1)
+bnd=$((0x$(status "$mon" CapBnd)))
+check "the host process: seccomp filter, no new privileges" "2 1" "$(status "$mon" Seccomp) $(status "$mon" NoNewPrivs)"
+check "the host process: no SYS_MODULE, SYS_RAWIO, SYS_BOOT, SYS_TIME, MAC_ADMIN, BPF left" "0 0 0 0 0 0" \
+  "$(for c in 16 17 22 25 33 39; do printf '%s ' $(( (bnd >> c) & 1 )); done | sed 's/ $//')"
+check "the host process: exactly one seccomp filter (ours)" 1 \
+  "$(grep -q 'Seccomp_filters:[[:space:]]*1' "/proc/$mon/status" && echo 1)"
+
 uidfile=/run/hako/jail-ids/$u1
 hk stop -t 1 j1 >/dev/null 2>&1; hk rm -f j1 >/dev/null 2>&1
 check "the uid is free again after the sandbox ends" 1 "$(flock -n "$uidfile" true && echo 1)"

@@ -11,7 +11,7 @@
 #include "caps.h"
 #include "parse.h"
 #include "run-options.h"
-#include "seccomp.h"
+#include "seccomp-profile.h"
 #include "tap.h"
 
 /* Whether a spec's seccomp object allows a syscall unconditionally (a rule without args). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "seccomp.h"
+#include "seccomp-profile.h"
 
 #include <errno.h>
 #include <stdio.h>
