@@ -68,6 +68,10 @@ struct agent_config {
         bool debug;
 };
 
+/* policy.c: the RPCs this guest's agent answers (/etc/hako/agent-policy in the initrd). */
+void agent_policy_load(void);
+bool agent_policy_allows(const char *method);
+
 /* init.c */
 int agent_init_system(void);
 void agent_init_parse_cmdline(struct agent_config *ret_config);

@@ -50,6 +50,7 @@ int main(int argc, char **argv)
         /* A host gone mid-write must give us EPIPE, not kill PID 1. */
         signal(SIGPIPE, SIG_IGN);
 
+        agent_policy_load();
         r = agent_evloop_init();
         if (r >= 0)
                 r = agent_server_init();

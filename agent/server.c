@@ -980,6 +980,12 @@ static void handle_frame(const struct ttrpc_frame *f)
                 reply(f->stream_id, TTRPC_UNIMPLEMENTED, "unknown service", NULL);
                 return;
         }
+        if (!agent_policy_allows(req->method)) {
+                log_debug("stream %u: %.64s refused by the agent policy", f->stream_id, req->method);
+                reply(f->stream_id, TTRPC_PERMISSION_DENIED, "the method is not allowed by the agent policy",
+                      NULL);
+                return;
+        }
         for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
                 if (strcmp(req->method, methods[i].name) != 0)
                         continue;
