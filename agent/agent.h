@@ -73,6 +73,9 @@ void agent_policy_load(void);
 bool agent_policy_allows(const char *method);
 
 /* init.c */
+int agent_write_file(const char *path, const char *s);
+/* Writes every controller of dir/cgroup.controllers into dir/cgroup.subtree_control. */
+int agent_cgroup_delegate(const char *dir);
 int agent_init_system(void);
 void agent_init_parse_cmdline(struct agent_config *ret_config);
 

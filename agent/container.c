@@ -268,18 +268,6 @@ static int make_scratch_dirs(struct agent_container *c, char **names, size_t n)
         return 0;
 }
 
-static int write_string(const char *path, const char *s)
-{
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        size_t n = strlen(s);
-
-        if (fd < 0)
-                return negative_errno();
-        if (write(fd, s, n) != (ssize_t)n)
-                return negative_errno();
-        return 0;
-}
-
 /* What crun delete leaves of a delegated cgroup: the cgroups an engine inside made. Empty once
  * their processes are gone; removed leaves first. */
 static void rmdir_cgroup_tree(const char *dir, int depth)
@@ -308,9 +296,7 @@ static void rmdir_cgroup_tree(const char *dir, int depth)
  * pids to give its own containers. */
 static int delegate_cgroup(struct agent_container *c, pid_t pid)
 {
-        char path[PATH_MAX], buf[256], want[320] = "";
-        _cleanup_close_ int fd = -1;
-        ssize_t n;
+        char path[PATH_MAX], buf[32];
         int r;
 
         if (!*c->cgroup)
@@ -320,27 +306,10 @@ static int delegate_cgroup(struct agent_container *c, pid_t pid)
                 return negative_errno();
         snprintf(path, sizeof(path), "%s/init/cgroup.procs", c->cgroup);
         snprintf(buf, sizeof(buf), "%d", (int)pid);
-        r = write_string(path, buf);
+        r = agent_write_file(path, buf);
         if (r < 0)
                 return r;
-        snprintf(path, sizeof(path), "%s/cgroup.controllers", c->cgroup);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        n = read(fd, buf, sizeof(buf) - 1);
-        if (n < 0)
-                return negative_errno();
-        buf[n] = 0;
-        for (char *save = NULL, *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-                if (strlen(want) + strlen(tok) + 3 < sizeof(want)) {
-                        strcat(want, "+");
-                        strcat(want, tok);
-                        strcat(want, " ");
-                }
-        if (!*want)
-                return 0;
-        snprintf(path, sizeof(path), "%s/cgroup.subtree_control", c->cgroup);
-        return write_string(path, want);
+        return agent_cgroup_delegate(c->cgroup);
 }
 
 struct stdio_set {

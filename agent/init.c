@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -58,7 +59,7 @@ static int init_protect_crun(void)
         return 0;
 }
 
-static int write_file(const char *path, const char *s)
+int agent_write_file(const char *path, const char *s)
 {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
         size_t n = strlen(s);
@@ -70,26 +71,30 @@ static int write_file(const char *path, const char *s)
         return 0;
 }
 
-static int init_cgroup_controllers(void)
+int agent_cgroup_delegate(const char *dir)
 {
-        char buf[512], want[600] = "";
-        _cleanup_close_ int fd = open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+        char path[PATH_MAX], buf[512], want[600] = "";
+        _cleanup_close_ int fd = -1;
         ssize_t n;
 
+        snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         n = read(fd, buf, sizeof(buf) - 1);
         if (n < 0)
                 return negative_errno();
         buf[n] = 0;
-        for (char *save = NULL, *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-                strcat(want, "+");
-                strcat(want, tok);
-                strcat(want, " ");
-        }
+        for (char *save = NULL, *tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+                if (strlen(want) + strlen(tok) + 3 < sizeof(want)) {
+                        strcat(want, "+");
+                        strcat(want, tok);
+                        strcat(want, " ");
+                }
         if (!*want)
                 return 0;
-        return write_file("/sys/fs/cgroup/cgroup.subtree_control", want);
+        snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+        return agent_write_file(path, want);
 }
 
 static int init_loopback(void)
@@ -161,7 +166,7 @@ int agent_init_system(void)
         (void)mkdir(HAKO_GUEST_CONTAINERS_DIR, 0711);
         (void)mkdir("/run/crun", 0700);
         /* Missing controllers or a missing lo only degrade; crun reports what it really needs. */
-        (void)init_cgroup_controllers();
+        (void)agent_cgroup_delegate("/sys/fs/cgroup");
         (void)init_loopback();
         return 0;
 }

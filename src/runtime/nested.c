@@ -2,58 +2,14 @@
 #include "nested.h"
 
 #include <errno.h>
+#include <linux/capability.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "caps.h"
 #include "error.h"
 #include "macro.h"
-
-/* CAP_CHECKPOINT_RESTORE, the last one Linux 6.1 (the guest's kernel) knows. */
-#define NESTED_CAP_LAST 40
-
-static const char *const cap_names[NESTED_CAP_LAST + 1] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
 
 /* The character devices a guest has and a container may be given. */
 struct guest_device {
@@ -79,20 +35,6 @@ static const struct {
     {"/var/lib/docker", "var-lib-docker"},
 };
 
-static bool has_cap(json_t *caps, const char *name)
-{
-        size_t i;
-        json_t *v;
-
-        json_array_foreach(caps, i, v)
-        {
-                const char *s = json_string_value(v);
-                if (s && !strcasecmp(s, name))
-                        return true;
-        }
-        return false;
-}
-
 static json_t *bounding(json_t *spec)
 {
         return json_object_get(json_object_get(json_object_get(spec, "process"), "capabilities"), "bounding");
@@ -104,12 +46,14 @@ static json_t *bounding(json_t *spec)
 
 bool nested_is_privileged(json_t *spec)
 {
-        json_t *caps = bounding(spec);
+        uint64_t want = (UINT64_C(1) << (NESTED_CAP_PRIVILEGED + 1)) - 1;
 
-        for (size_t i = 0; i <= NESTED_CAP_PRIVILEGED; i++)
-                if (!has_cap(caps, cap_names[i]))
-                        return false;
-        return true;
+        return (caps_from_json(bounding(spec)) & want) == want;
+}
+
+static bool has_sys_admin(json_t *spec)
+{
+        return caps_from_json(bounding(spec)) & (UINT64_C(1) << CAP_SYS_ADMIN);
 }
 
 static const struct guest_device *guest_device_find(json_t *dev)
@@ -304,7 +248,7 @@ int nested_prepare(json_t *spec, const char *container_id, bool have_disk, struc
         r = filter_devices(linux_, privileged, ret_error);
         if (r < 0)
                 return r;
-        if (!privileged && !has_cap(bounding(spec), "CAP_SYS_ADMIN")) {
+        if (!privileged && !has_sys_admin(spec)) {
                 *ret = plan;
                 return 0;
         }
