@@ -117,7 +117,10 @@ static int mount_disk(const char *serial, const char *mount_point, char **option
         r = mkdir_p(mount_point);
         if (r < 0)
                 return r;
-        if (mount(dev, mount_point, "ext4", MS_NODEV | MS_NOATIME, discard ? "discard" : "") < 0)
+        /* noinit_itable: no background zeroing of the lazily made inode tables, which under
+         * emulation would take CPU from the workload for nothing on a scratch disk. */
+        if (mount(dev, mount_point, "ext4", MS_NODEV | MS_NOATIME,
+                  discard ? "discard,noinit_itable" : "noinit_itable") < 0)
                 return negative_errno();
         disk_mounted = true;
         return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,8 +41,9 @@ static int mkdir_parents(const char *dir)
 }
 
 /* mkfs.ext4 on a sparse file takes ~10 ms: lazy inode tables, no journal (the disk lives as long
- * as its sandbox; a crash throws it away), no reserved blocks, root-owned root directory. */
-static int disk_mkfs(const char *path)
+ * as its sandbox; a crash throws it away), no reserved blocks, root-owned root directory. It runs
+ * while QEMU starts. */
+static int disk_mkfs_start(const char *path, struct disk_mkfs *ret)
 {
         const char *argv[] = {
             MKFS,           "-q", "-F",
@@ -49,19 +51,35 @@ static int disk_mkfs(const char *path)
             "^has_journal", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0",
             path,           NULL};
         struct spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
-        _cleanup_close_ int pidfd = -1;
-        pid_t pid;
-        int status, r;
 
-        r = spawn_process(&o, &pid, &pidfd);
-        if (r < 0)
-                return r;
-        if (waitpid(pid, &status, 0) < 0)
-                return negative_errno();
+        return spawn_process(&o, &ret->pid, &ret->pidfd);
+}
+
+int disk_ready(struct disk_mkfs *m)
+{
+        int status;
+
+        if (m->pid <= 0)
+                return 0;
+        while (waitpid(m->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return negative_errno();
+        m->pid = 0;
+        m->pidfd = safe_close(m->pidfd);
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-int disk_create(const char *dir, const char *id, uint64_t size, char **ret_path, int *ret_fd)
+void disk_mkfs_abort(struct disk_mkfs *m)
+{
+        if (m->pid > 0) {
+                kill(m->pid, SIGKILL);
+                (void)disk_ready(m);
+        }
+        m->pidfd = safe_close(m->pidfd);
+}
+
+int disk_create(const char *dir, const char *id, uint64_t size, char **ret_path, int *ret_fd,
+                struct disk_mkfs *ret_mkfs)
 {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -1;
@@ -85,7 +103,7 @@ int disk_create(const char *dir, const char *id, uint64_t size, char **ret_path,
                 unlink(path);
                 return r;
         }
-        r = disk_mkfs(path);
+        r = disk_mkfs_start(path, ret_mkfs);
         if (r < 0) {
                 unlink(path);
                 return r;

@@ -301,6 +301,7 @@ static int template_build(const struct sandbox_config *cfg, const char *kernel, 
         struct sandbox t = {.lock_fd = -1,
                             .agent_fd = -1,
                             .disk_fd = -1,
+                            .disk_mkfs = {.pidfd = -1},
                             .jail_lock_fd = -1,
                             .vfsd = {.pidfd = -1, .qemu_fd = -1, .dir_fd = -1}};
         int r;
@@ -436,7 +437,7 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         sb = calloc(1, sizeof(*sb));
         if (!sb)
                 return -ENOMEM;
-        sb->lock_fd = sb->agent_fd = sb->disk_fd = sb->jail_lock_fd = -1;
+        sb->lock_fd = sb->agent_fd = sb->disk_fd = sb->jail_lock_fd = sb->disk_mkfs.pidfd = -1;
         sb->vfsd.pidfd = sb->vfsd.qemu_fd = sb->vfsd.dir_fd = -1;
         if (cfg->shares) {
                 sb->shares = *cfg->shares;
@@ -490,10 +491,11 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 const char *dir = cfg->tuning.disk_dir ? cfg->tuning.disk_dir : DISK_DIR_DEFAULT;
                 r = disk_create(dir, sb->id,
                                 cfg->tuning.disk_size ? cfg->tuning.disk_size : DISK_SIZE_DEFAULT,
-                                &sb->disk_path, &sb->disk_fd);
+                                &sb->disk_path, &sb->disk_fd, &sb->disk_mkfs);
                 if (r < 0) {
                         error_set(ret_error, r, "cannot create the sandbox's disk in %s: %s", dir,
-                                  r == -EIO ? "mkfs.ext4 failed (apt-get install e2fsprogs)" : strerror(-r));
+                                  r == -ENOENT ? "mkfs.ext4 not found (apt-get install e2fsprogs)"
+                                               : strerror(-r));
                         goto fail;
                 }
                 /* Named in the record, so that a sandbox killed before it ends has it collected. */
@@ -570,6 +572,12 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
                 req.entropy.data = seed;
                 req.entropy.len = sizeof(seed);
                 req.rescan_pci = sb->restored;
+                /* The guest mounts the disk now: its file system must be there. */
+                r = disk_ready(&sb->disk_mkfs);
+                if (r < 0) {
+                        error_set(ret_error, r, "%s", "cannot make the sandbox's disk: mkfs.ext4 failed");
+                        goto fail;
+                }
                 r = agent_call(&sb->agent, "CreateSandbox", &req.base, NULL, AGENT_CALL_TIMEOUT_MS, NULL,
                                NULL, &rerr);
                 explicit_bzero(seed, sizeof(seed));
@@ -618,6 +626,7 @@ void sandbox_destroy(struct sandbox *sb, bool keep_record)
         sandbox_dns_done(sb);
         sandbox_stop_vm(sb);
         sandbox_net_done(&sb->net);
+        disk_mkfs_abort(&sb->disk_mkfs);
         disk_remove(sb->disk_path);
         safe_close(sb->disk_fd);
         safe_close(sb->jail_lock_fd);

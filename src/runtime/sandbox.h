@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "agent-client.h"
+#include "disk.h"
 #include "dns-relay.h"
 #include "hv.h"
 #include "sandbox-net.h"
@@ -75,8 +76,9 @@ struct sandbox {
         uint64_t agent_instance; /* the agent's exec instance (Health) */
         char *disk_path;         /* the scratch disk's file; NULL: none */
         int disk_fd;
-        uid_t jail_uid;   /* 0: QEMU is not jailed */
-        int jail_lock_fd; /* holds jail_uid for this sandbox */
+        struct disk_mkfs disk_mkfs; /* its file system, being made while the VM starts */
+        uid_t jail_uid;             /* 0: QEMU is not jailed */
+        int jail_lock_fd;           /* holds jail_uid for this sandbox */
         uint32_t vcpus;
         uint64_t memory_mib;
         /* CLOCK_MONOTONIC ms, for the timing breakdown */
