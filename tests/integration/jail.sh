@@ -86,6 +86,14 @@ HAKO_CONFIG=$work/nojail.toml hk run -d --name j3 --network none busybox sleep 6
 q3=$(wait_qemu j3)
 check "jail = false: QEMU runs as root (the configuration's choice)" 0 "$(status "$q3" Uid)"
 hk rm -f j2 j3 >/dev/null 2>&1
+# A container cannot talk to its own agent: the port is not in its /dev, and a privileged one that
+# makes the node from /sys gets EBUSY (a virtio-serial port opens once; the agent holds it).
+out=$(hk run --rm --network none --privileged busybox sh -c '
+  ls /dev | grep -c vport
+  d=$(cat /sys/class/virtio-ports/*/dev 2>/dev/null | head -1)
+  mknod /tmp/p c ${d%:*} ${d#*:} && { echo x >/tmp/p; } 2>&1 | grep -o "resource busy"' 2>&1)
+check "a privileged container cannot open the agent's port (not in /dev; EBUSY when made)" "0 resource busy" "$(echo $out)"
+
 # Restores of one template: each agent re-executes itself after fresh entropy (its own ASLR and
 # canary); the host checks the instance changed, here two restores must differ from each other.
 inst() { hk --debug run --rm --network none busybox true 2>&1 | sed -n 's/.*agent re-executed after the restore (instance \([0-9a-f]*\), template.s \([0-9a-f]*\)).*/\1 \2/p'; }
