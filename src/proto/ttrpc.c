@@ -10,6 +10,7 @@
 
 #include "agent-protocol.h"
 #include "macro.h"
+#include "timeutil.h"
 
 int ttrpc_reader_init(struct ttrpc_reader *r, uint32_t max_frame)
 {
@@ -94,8 +95,10 @@ int ttrpc_reader_next(struct ttrpc_reader *r, struct ttrpc_frame *ret_frame)
         if (avail < TTRPC_HEADER_SIZE)
                 return 0;
         ttrpc_header_unpack(r->buf + r->consumed, &f);
-        if (f.length > r->max_frame)
+        if (f.length > r->max_frame) {
+                r->oversized = f.length;
                 return -EMSGSIZE;
+        }
         if (avail < TTRPC_HEADER_SIZE + (size_t)f.length)
                 return 0;
         f.data = r->buf + r->consumed + TTRPC_HEADER_SIZE;
@@ -104,8 +107,12 @@ int ttrpc_reader_next(struct ttrpc_reader *r, struct ttrpc_frame *ret_frame)
         return 1;
 }
 
+/* The whole frame must go within TTRPC_WRITE_TIMEOUT_MS: a peer that takes a byte now and then
+ * cannot keep us writing forever. */
 static int write_all(int fd, struct iovec *iov, int iovcnt)
 {
+        long long deadline = mono_ms() + TTRPC_WRITE_TIMEOUT_MS;
+
         while (iovcnt > 0) {
                 ssize_t n = writev(fd, iov, iovcnt);
                 if (n < 0) {
@@ -114,11 +121,12 @@ static int write_all(int fd, struct iovec *iov, int iovcnt)
                         if (errno == EAGAIN) {
                                 /* A peer that stops reading must not hang us forever. */
                                 struct pollfd p = {.fd = fd, .events = POLLOUT};
-                                int k = poll(&p, 1, TTRPC_WRITE_TIMEOUT_MS);
+                                long long left = deadline - mono_ms();
+                                if (left <= 0)
+                                        return -ETIMEDOUT;
+                                int k = poll(&p, 1, (int)left);
                                 if (k < 0 && errno != EINTR)
                                         return negative_errno();
-                                if (k == 0)
-                                        return -ETIMEDOUT;
                                 continue;
                         }
                         return negative_errno();

@@ -10,7 +10,8 @@
 /* ttRPC wire framing: a 10-byte header (big-endian length and stream id, a type and flags byte)
  * followed by `length` bytes of protobuf. Clients use odd stream ids. */
 #define TTRPC_HEADER_SIZE 10
-/* How long a write may wait for a peer that does not read (non-blocking fds). */
+/* How long writing one frame may take in all when the peer reads slowly or not at all
+ * (non-blocking fds): then -ETIMEDOUT, with part of the frame possibly written. */
 #define TTRPC_WRITE_TIMEOUT_MS 30000
 
 enum ttrpc_type {
@@ -54,6 +55,7 @@ struct ttrpc_reader {
         size_t consumed; /* bytes of buf already returned as frames */
         size_t cap;
         uint32_t max_frame;
+        uint32_t oversized; /* the length of the frame refused with -EMSGSIZE */
 };
 
 int ttrpc_reader_init(struct ttrpc_reader *r, uint32_t max_frame);
@@ -70,7 +72,7 @@ void ttrpc_header_pack(uint8_t out[TTRPC_HEADER_SIZE], uint32_t length, uint32_t
                        uint8_t flags);
 void ttrpc_header_unpack(const uint8_t in[TTRPC_HEADER_SIZE], struct ttrpc_frame *ret_frame);
 
-/* Writes a whole frame, waiting for POLLOUT when the fd is non-blocking. */
+/* Writes a whole frame, waiting for POLLOUT when the fd is non-blocking (TTRPC_WRITE_TIMEOUT_MS). */
 int ttrpc_write_frame(int fd, uint32_t stream_id, uint8_t type, uint8_t flags, const void *data, size_t len);
 
 /* Packs a protobuf message into a frame and writes it. */

@@ -2,6 +2,9 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,10 +22,16 @@
 #define STDIN_CHUNK (64u << 10)
 /* Once the process is gone, output still in flight gets this long to arrive. */
 #define DRAIN_AFTER_EXIT_MS 5000
+/* The agent answers SignalProcess at once (kill() in the guest); a guest that leaves a signal
+ * unanswered this long is not going to deliver it, and the process is given up (exit 125), so
+ * that Ctrl-C on `hako run` always ends it. */
+#define SIGNAL_ANSWER_TIMEOUT_MS 10000
+/* The highest signal number a Linux guest has (SIGRTMAX). */
+#define GUEST_SIGNAL_MAX 64
 
-/* Output the caller's fd did not take yet (a non-blocking fd whose reader is slow): the next read
- * from the guest waits until it is written, so a reader that stops reading stops the process's
- * output instead of making us buffer without bound. */
+/* Output the caller's fd did not take yet (its reader is slow or stopped): the next read from the
+ * guest waits until it is written, so a reader that stops reading stops the process's output
+ * instead of making us buffer without bound. */
 struct relay_backlog {
         uint8_t *buf;
         size_t len, off;
@@ -38,31 +47,48 @@ struct relay {
         size_t in_len, in_off;
         struct relay_backlog backlog[2]; /* stdout, stderr */
         int error;
+        unsigned signals_unanswered;
+        long long signal_sent_at; /* of the oldest unanswered one (mono ms) */
 };
 
 /* Writes what the fd takes now: 0 when all of it went, 1 with the rest in *b when the fd is
- * full, -errno when it is broken. */
+ * full, -errno when it is broken. A blocking fd (a terminal, the pipe or fifo a caller handed us)
+ * must not block us either: the owner's loop would stop serving signals, `hako kill` and the agent
+ * while the reader is paused. So it gets what poll() says it takes now, PIPE_BUF at a time (a
+ * writable pipe has a free page, so PIPE_BUF bytes cannot block). */
 static int write_some(int fd, const uint8_t *p, size_t n, struct relay_backlog *b)
 {
+        int fl = fcntl(fd, F_GETFL);
+        bool blocking = fl >= 0 && !(fl & O_NONBLOCK);
+
         while (n > 0) {
-                ssize_t k = write(fd, p, n);
+                if (blocking) {
+                        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+                        int k = poll(&pfd, 1, 0);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k == 0)
+                                break; /* full: the rest waits */
+                }
+                ssize_t k = write(fd, p, blocking ? MIN(n, (size_t)PIPE_BUF) : n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN) {
-                                uint8_t *copy = malloc(n);
-                                if (!copy)
-                                        return -ENOMEM;
-                                memcpy(copy, p, n);
-                                *b = (struct relay_backlog){.buf = copy, .len = n};
-                                return 1;
-                        }
+                        if (errno == EAGAIN)
+                                break;
                         return negative_errno();
                 }
                 p += k;
                 n -= (size_t)k;
         }
-        return 0;
+        if (n == 0)
+                return 0;
+        uint8_t *copy = malloc(n);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, p, n);
+        *b = (struct relay_backlog){.buf = copy, .len = n};
+        return 1;
 }
 
 static void stream_req(struct relay *r, const char *method,
@@ -156,11 +182,20 @@ static void on_wait(void *ud, int code, const char *msg, const ProtobufCMessage 
                 r->exit_code = 125;
                 return;
         }
+        /* An exit status is 8 bits and a signal at most SIGRTMAX: anything else is made up, and
+         * must not turn into a success (256 & 0xff) or an arbitrary code. */
+        if (m->exit_code < 0 || m->exit_code > 255 || m->signal < 0 || m->signal > GUEST_SIGNAL_MAX) {
+                log_error("the guest reported an impossible exit status (code %" PRId32 ", signal %" PRId32
+                          ")",
+                          m->exit_code, m->signal);
+                r->exit_code = 125;
+                return;
+        }
         /* Docker's convention: 128+N for a process killed by signal N. */
-        if (m->signal > 0 && m->signal < 128)
+        if (m->signal > 0)
                 r->exit_code = 128 + m->signal;
         else
-                r->exit_code = m->exit_code & 0xff;
+                r->exit_code = m->exit_code;
 }
 
 static void send_stdin(struct relay *r);
@@ -171,8 +206,10 @@ static void on_write(void *ud, int code, const char *msg, const ProtobufCMessage
         const Hako__Agent__V1__WriteStreamResponse *m = (const void *)resp;
         (void)msg;
 
-        if (code != TTRPC_OK) {
-                /* The process closed its stdin or exited; nothing more to give it. */
+        /* An error: the process closed its stdin or exited, nothing more to give it. The agent
+         * parks a write until some of it is taken, so "0 bytes taken" is made up: resending would
+         * spin for as long as the guest keeps saying it. */
+        if (code != TTRPC_OK || m->len == 0) {
                 r->in_busy = false;
                 r->in_eof = true;
                 return;
@@ -221,6 +258,17 @@ static void close_stdin(struct relay *r)
         agent_call_async(r->o.agent, "CloseStdin", &req.base, NULL, on_ignore, r);
 }
 
+static void on_signalled(void *ud, int code, const char *msg, const ProtobufCMessage *resp)
+{
+        struct relay *r = ud;
+        (void)resp;
+
+        if (code != TTRPC_OK)
+                log_debug("agent: %s", msg);
+        if (r->signals_unanswered > 0 && --r->signals_unanswered > 0)
+                r->signal_sent_at = mono_ms(); /* the next one's clock, roughly */
+}
+
 void relay_signal(struct relay *r, int sig)
 {
         Hako__Agent__V1__SignalProcessRequest req = HAKO__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
@@ -228,7 +276,10 @@ void relay_signal(struct relay *r, int sig)
         req.container_id = (char *)r->o.container_id;
         req.exec_id = (char *)r->o.exec_id;
         req.signal = (uint32_t)sig;
-        agent_call_async(r->o.agent, "SignalProcess", &req.base, NULL, on_ignore, r);
+        if (agent_call_async(r->o.agent, "SignalProcess", &req.base, NULL, on_signalled, r) < 0)
+                return;
+        if (r->signals_unanswered++ == 0)
+                r->signal_sent_at = mono_ms();
 }
 
 void relay_resize(struct relay *r)
@@ -360,6 +411,18 @@ int relay_check(struct relay *r, int *timeout_ms, int *ret_exit_code)
 {
         if (r->failed)
                 return r->error < 0 ? r->error : -EIO;
+        if (r->signals_unanswered > 0 && !r->exited) {
+                long long left = r->signal_sent_at + SIGNAL_ANSWER_TIMEOUT_MS - mono_ms();
+                if (left <= 0) {
+                        log_error("the guest did not answer a signal for %d s; giving up on the process",
+                                  SIGNAL_ANSWER_TIMEOUT_MS / 1000);
+                        r->failed = true;
+                        r->error = -ETIMEDOUT;
+                        return r->error;
+                }
+                if (*timeout_ms < 0 || left < *timeout_ms)
+                        *timeout_ms = (int)left;
+        }
         if (!r->exited)
                 return 0;
         if (!r->exited_at)

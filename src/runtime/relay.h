@@ -33,8 +33,9 @@ int relay_input_fd(const struct relay *r);
 void relay_on_input(struct relay *r);
 /* Ends the process's stdin once what in_fd holds now is sent (containerd's CloseIO). */
 void relay_close_input(struct relay *r);
-/* The fd to poll for POLLOUT (err: stderr's) while output waits for a slow non-blocking fd;
- * -1 when none waits. relay_on_output writes more of it. */
+/* The fd to poll for POLLOUT (err: stderr's) while output waits for a slow reader (the relay
+ * never blocks in write(), not even on a blocking fd); -1 when none waits. relay_on_output writes
+ * more of it. At most one guest answer (≤ HAKO_TTRPC_MAX_FRAME) waits per stream. */
 int relay_output_fd(const struct relay *r, bool err);
 void relay_on_output(struct relay *r, bool err);
 void relay_signal(struct relay *r, int sig);
