@@ -349,7 +349,9 @@ static int run_attached(struct run_ctx *c)
                         read_file_tail(sb->vm->ops->console(sb->vm), 8, &tail);
                         log_error("the VM of container '%s' exited unexpectedly%s%s", id,
                                   tail ? "; last console lines:\n" : "", tail ? tail : "");
-                } else
+                } else if (agent_client_error(&sb->agent))
+                        log_error("Lost the container '%s': %s", id, agent_client_error(&sb->agent));
+                else
                         log_error_errno(r, "Lost the container '%s': %m", id);
         }
 out:

@@ -115,6 +115,10 @@ struct hv_ops {
         /* Pauses the VM and writes its whole state to path (a new file), for hv_config.restore. The VM
          * stays paused. */
         int (*save)(struct hv_vm *vm, const char *path);
+        /* From now on the guest console goes to a ring of the last 64 KiB in the VMM's memory
+         * instead of the console log file, which a guest printing without end would grow
+         * without bound (host tmpfs, i.e. RAM). The file keeps what came before (the boot). */
+        int (*cap_console)(struct hv_vm *vm);
         /* Path of the captured guest console. */
         const char *(*console)(struct hv_vm *vm);
         void (*free)(struct hv_vm *vm);

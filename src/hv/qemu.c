@@ -787,6 +787,12 @@ static int qemu_add_nic(struct hv_vm *vm, const struct hv_nic *nic)
         return qemu_qmp(q, "device_add", args);
 }
 
+static int qemu_cap_console(struct hv_vm *vm)
+{
+        return qemu_qmp(to_qemu(vm), "chardev-change",
+                        "{\"id\":\"con\",\"backend\":{\"type\":\"ringbuf\",\"data\":{\"size\":65536}}}");
+}
+
 static int qemu_save(struct hv_vm *vm, const char *path)
 {
         struct qemu_vm *q = to_qemu(vm);
@@ -833,6 +839,7 @@ const struct hv_ops hv_qemu_ops = {
     .pause = qemu_pause,
     .resume = qemu_resume,
     .add_device = qemu_add_device,
+    .cap_console = qemu_cap_console,
     .add_vcpus = qemu_add_vcpus,
     .add_memory = qemu_add_memory,
     .add_nic = qemu_add_nic,

@@ -96,6 +96,8 @@ static int sandbox_health(struct sandbox *sb, int timeout_ms, uint64_t *ret_inst
                 boot_failure(sb, what, ret_error);
         } else if (r == -ECHILD || r == -ECONNRESET)
                 boot_failure(sb, "the VM exited while booting", ret_error);
+        else if (r == -EPROTO && rerr && !(ret_error && *ret_error))
+                error_set(ret_error, r, "the guest agent broke the protocol: %s", rerr);
         else if (r < 0 && r != -EPROTO)
                 boot_failure(sb, "the guest agent failed its health check", ret_error);
         return r;
@@ -592,6 +594,9 @@ int sandbox_create(const struct sandbox_config *cfg, struct sandbox **ret, char 
         if (r < 0)
                 goto fail;
         sb->t_sandbox_ready = mono_ms();
+        /* Booted: the guest's console stops growing a host file (hv.h); --debug keeps it whole. */
+        if (!cfg->debug && (r = sb->vm->ops->cap_console(sb->vm)) < 0)
+                log_debug("sandbox %s: the console stays a file: %s", sb->id, strerror(-r));
         log_debug("sandbox %s: VM spawned after %lld ms, agent after %lld, sandbox set up after %lld, "
                   "network after %lld (%zu interfaces, %lld ms)",
                   sb->id, sb->t_vm_spawned - sb->t_start, sb->t_agent_ready - sb->t_start,
