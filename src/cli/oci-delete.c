@@ -54,8 +54,10 @@ int cmd_oci_delete(int argc, char **argv, const struct global_options *g)
                 return 1;
         }
         r = oci_state_open(root, argv[optind], &s, &error);
-        if (r == -ENOENT && force)
+        if (r == -ENOENT && force) {
+                state_gc(root);
                 return 0; /* runc: forcing the delete of what is not there is not an error */
+        }
         if (r < 0) {
                 log_error("%s", error ? error : strerror(-r));
                 return 1;
@@ -82,5 +84,8 @@ int cmd_oci_delete(int argc, char **argv, const struct global_options *g)
         if (warning)
                 log_warning("poststop hook: %s", warning);
         oci_state_done(&s);
+        /* What other dead owners left under the root goes too (a killed `hako run`'s user network
+         * directory, a killed create's half-made state), as every create and list does. */
+        state_gc(root);
         return 0;
 }

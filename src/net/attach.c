@@ -386,6 +386,31 @@ int net_attach(const struct net_iface *i, enum net_mode mode, const char *scratc
         return 0;
 }
 
+int net_reclaim(int ifindex, enum net_mode mode)
+{
+        _cleanup_close_ int nl = -1, tap = -1;
+        char name[IFNAMSIZ];
+        int tap_ifindex, r;
+
+        snprintf(name, sizeof(name), NET_TAP_PREFIX "%d", ifindex);
+        r = nl_open(&nl);
+        if (r < 0)
+                return r;
+        if (mode == NET_MODE_MACVTAP)
+                return macvtap_reclaim(nl, name);
+        if (mode != NET_MODE_TCFILTER)
+                return 0;
+        /* Holding the tap (made for the moment, it goes with the fd) keeps a new sandbox from
+         * attaching meanwhile; one that holds it already is alive, and the filter is its own. */
+        r = open_tap(name, &tap, &tap_ifindex);
+        if (r < 0)
+                return r;
+        /* Only when a filter of ours was there: an empty ingress qdisc may be someone else's. */
+        if (filter_delete(nl, ifindex) >= 0 && ingress_filters(nl, ifindex) == 0)
+                (void)qdisc_ingress(nl, ifindex, false);
+        return 0;
+}
+
 void net_detach(struct net_attachment *a)
 {
         _cleanup_close_ int nl = -1;

@@ -38,3 +38,9 @@ int net_attach(const struct net_iface *i, enum net_mode mode, const char *scratc
                struct net_attachment *ret, char **ret_error);
 /* Takes away what net_attach added on the caller's interface (its tap goes with its fd). */
 void net_detach(struct net_attachment *a);
+/* Takes away what a sandbox killed before its end (kill -9) left on the interface ifindex of the
+ * calling thread's network namespace: in tcfilter mode its redirect filter (which would steal
+ * every frame arriving there) and the ingress qdisc that leaves empty, in macvtap mode its
+ * macvtap. -EBUSY while a live process holds the interface's tap or macvtap: a sandbox (whose
+ * filter it is), or a killed one's VMM on its way out. */
+int net_reclaim(int ifindex, enum net_mode mode);

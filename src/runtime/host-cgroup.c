@@ -153,6 +153,13 @@ static void cpuset_inherit(const char *mount, const char *path)
         }
 }
 
+static char own[HOST_CGROUP_PATH_MAX];
+
+const char *host_cgroup_own(void)
+{
+        return own[0] ? own : NULL;
+}
+
 int host_cgroup_enter(const char *path, pid_t pid)
 {
         struct hierarchy h[MAX_HIERARCHIES];
@@ -176,6 +183,9 @@ int host_cgroup_enter(const char *path, pid_t pid)
                         first_error = r;
                 joined += r >= 0;
         }
+        if (pid == getpid() && joined > 0)
+                snprintf(own, sizeof(own), "%s",
+                         strcmp(path, "/") != 0 && strlen(path) < sizeof(own) ? path : "");
         return joined > 0 ? 0 : first_error ? first_error : -ENOENT;
 }
 

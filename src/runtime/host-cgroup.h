@@ -22,6 +22,10 @@ int host_cgroup_normalize(const char *spec_path, char *ret, size_t size);
 
 /* Creates the cgroup in every hierarchy and moves pid into it. */
 int host_cgroup_enter(const char *path, pid_t pid);
+/* The cgroup the calling process last moved itself into with host_cgroup_enter (NULL: none, or
+ * "/" again): a sandbox's state records it from its start (state_create), so that the cgroup goes
+ * with the state of an owner killed at any moment. */
+const char *host_cgroup_own(void);
 
 /* The limits the host side follows: the CPU quota/period/shares (which cap the vCPU threads)
  * and the pids limit, so that what a caller reads back from the cgroup is its limit. Not the

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "macro.h"
 #include "netns.h"
+#include "record.h"
 #include "sandbox.h"
 
 #define AGENT_TIMEOUT_MS 30000
@@ -21,11 +23,31 @@ static bool attached(const struct sandbox_net *n, int ifindex)
         return false;
 }
 
+/* Records the interfaces attached and those of c about to be, before they are: a kill -9 at any
+ * moment leaves nothing unrecorded. Reclaiming one that never was attached does nothing. Best
+ * effort: without a record, the next sandbox attaching an interface still takes over what a
+ * killed one left there (attach.c). */
+static void record(const struct sandbox_net *n, const struct net_config *c)
+{
+        int ifindex[2 * NET_MAX_IFACES];
+        size_t k = 0;
+
+        if (!n->record)
+                return;
+        for (size_t i = 0; i < n->n; i++)
+                ifindex[k++] = n->att[i].ifindex;
+        for (size_t i = 0; c && i < c->n_ifaces && k < ELEMENTSOF(ifindex); i++)
+                if (!attached(n, c->ifaces[i].ifindex))
+                        ifindex[k++] = c->ifaces[i].ifindex;
+        (void)net_record_write(n->record, n->mode, ifindex, k);
+}
+
 /* Attaches the interfaces of c not attached yet; their NICs are the entries from n->n on. */
 static int attach_new(struct sandbox_net *n, const struct net_config *c, const char *scratch,
                       size_t *ret_first, char **ret_error)
 {
         *ret_first = n->n;
+        record(n, c);
         for (size_t i = 0; i < c->n_ifaces; i++) {
                 const struct net_iface *f = &c->ifaces[i];
                 int r;
@@ -73,7 +95,7 @@ static int scan(struct net_config **ret, char **ret_error)
         return 0;
 }
 
-int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_network, const char *scratch_dir,
+int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_network, const char *state_dir,
                         char **ret_error)
 {
         _cleanup_free_ struct net_config *c = NULL;
@@ -89,9 +111,13 @@ int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_net
                     ret_error, -EPERM,
                     "the container would share the host's network namespace (host networking): a VM "
                     "cannot; use a bridge network, or --net-mode none for no network");
+        if (asprintf(&n->record, "%s/" NET_RECORD, state_dir) < 0) {
+                n->record = NULL;
+                return -ENOMEM;
+        }
         r = scan(&c, ret_error);
         if (r >= 0)
-                r = attach_new(n, c, scratch_dir, &first, ret_error);
+                r = attach_new(n, c, state_dir, &first, ret_error);
         if (r < 0)
                 sandbox_net_done(n);
         return r;
@@ -233,6 +259,7 @@ int sandbox_net_sync(struct sandbox *sb, char **ret_error)
         if (r < 0) {
                 /* What did not reach the guest goes again, so a later sync retries it. */
                 drop_from(&sb->net, added);
+                record(&sb->net, NULL);
                 return r;
         }
         r = configure_all(sb, c, ret_error);
@@ -245,4 +272,8 @@ int sandbox_net_sync(struct sandbox *sb, char **ret_error)
 void sandbox_net_done(struct sandbox_net *n)
 {
         drop_from(n, 0);
+        if (n->record)
+                (void)unlink(n->record);
+        free(n->record);
+        n->record = NULL;
 }

@@ -24,16 +24,19 @@ struct sandbox_net {
         uint8_t *sent[NET_MAX_IFACES];
         size_t sent_len[NET_MAX_IFACES];
         unsigned next_id;
+        char *record; /* <state dir>/net (record.h): what a kill -9 would leave, for its reclaim */
 };
 
 /* Before the VM starts: attaches the namespace's interfaces; the NICs for hv_config in
- * n->nics[0..n->n). A clear error (and nothing left behind) for one that cannot be attached. */
-int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_network, const char *scratch_dir,
+ * n->nics[0..n->n). A clear error (and nothing left behind) for one that cannot be attached.
+ * state_dir is the sandbox's: the record of what is attached (record.h) goes there first, so that
+ * what a kill -9 of its owner leaves in the namespace is taken away with the dead state. */
+int sandbox_net_prepare(struct sandbox_net *n, enum net_mode mode, bool host_network, const char *state_dir,
                         char **ret_error);
 /* Once the agent answers: the guest mirrors every attached interface. */
 int sandbox_net_configure(struct sandbox *sb, char **ret_error);
 /* The namespace changed (or may have): new interfaces are attached and hot-added, every one is
  * described to the guest again. */
 int sandbox_net_sync(struct sandbox *sb, char **ret_error);
-/* Takes away what was added to the namespace (the VM is gone or going). */
+/* Takes away what was added to the namespace (the VM is gone or going), and its record. */
 void sandbox_net_done(struct sandbox_net *n);
