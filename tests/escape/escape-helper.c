@@ -39,21 +39,36 @@
 static const char *errname(int e)
 {
         switch (e) {
-        case EOPNOTSUPP: return "EOPNOTSUPP";
-        case ESTALE: return "ESTALE";
-        case EINVAL: return "EINVAL";
-        case EPERM: return "EPERM";
-        case ENOENT: return "ENOENT";
-        case EACCES: return "EACCES";
-        case EBADF: return "EBADF";
-        case ENOSYS: return "ENOSYS";
-        case EIO: return "EIO";
-        case ENOTDIR: return "ENOTDIR";
-        case ELOOP: return "ELOOP";
-        case EOVERFLOW: return "EOVERFLOW";
-        case EROFS: return "EROFS";
-        case EXDEV: return "EXDEV";
-        default: return "OTHER";
+        case EOPNOTSUPP:
+                return "EOPNOTSUPP";
+        case ESTALE:
+                return "ESTALE";
+        case EINVAL:
+                return "EINVAL";
+        case EPERM:
+                return "EPERM";
+        case ENOENT:
+                return "ENOENT";
+        case EACCES:
+                return "EACCES";
+        case EBADF:
+                return "EBADF";
+        case ENOSYS:
+                return "ENOSYS";
+        case EIO:
+                return "EIO";
+        case ENOTDIR:
+                return "ENOTDIR";
+        case ELOOP:
+                return "ELOOP";
+        case EOVERFLOW:
+                return "EOVERFLOW";
+        case EROFS:
+                return "EROFS";
+        case EXDEV:
+                return "EXDEV";
+        default:
+                return "OTHER";
         }
 }
 
@@ -103,7 +118,7 @@ static void attempt(int mfd, int type, const unsigned char *bytes, unsigned len,
         memcpy(h.fh.f_handle, bytes, len);
         t->tried++;
         int fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_NOFOLLOW);
-        if (fd < 0 && errno == ELOOP)   /* a symlink: open it as a path to see it opened */
+        if (fd < 0 && errno == ELOOP) /* a symlink: open it as a path to see it opened */
                 fd = open_by_handle_at(mfd, &h.fh, O_PATH);
         if (fd < 0) {
                 tally_err(t, errno);
@@ -161,8 +176,8 @@ static int encode(const char *path)
         return 0;
 }
 
-static void try_dir(const char *dir, int type, const unsigned char *bytes, int len, uint64_t ino, uint32_t gen,
-                    int exact)
+static void try_dir(const char *dir, int type, const unsigned char *bytes, int len, uint64_t ino,
+                    uint32_t gen, int exact)
 {
         int mfd = open(dir, O_RDONLY | O_DIRECTORY);
         struct tally t = {0};
@@ -279,6 +294,7 @@ int main(int argc, char **argv)
                         try_dir(argv[i], type, bytes, len, ino, gen, strcmp(argv[1], "exact") == 0);
                 return 0;
         }
-        fprintf(stderr, "usage: escape-helper encode PATH | try|exact 'TYPE HEX INO GEN' DIR... | reopen FILE DIR | udp IP PORT MSG\n");
+        fprintf(stderr, "usage: escape-helper encode PATH | try|exact 'TYPE HEX INO GEN' DIR... | reopen "
+                        "FILE DIR | udp IP PORT MSG\n");
         return 2;
 }
